@@ -1,0 +1,46 @@
+"""Audit events: one per security-relevant change, tags from one enum."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from flask import has_request_context
+
+from idp.security.clientip import client_ip
+from idp.store import AuditEvent, User, db
+
+
+class EventTag(enum.StrEnum):
+    USER_CREATED = "user.created"
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    LOGOUT = "logout"
+    CONSENT_GRANTED = "consent.granted"
+    CODE_REPLAYED = "token.code_replayed"
+    REFRESH_REUSED = "token.refresh_reused"
+    CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
+    CLIENT_SECRET_ROTATED = "client.secret_rotated"
+    CLIENT_REMOVED = "client.removed"
+    KEYS_ROTATED = "keys.rotated"
+
+
+def record_event(
+    tag: EventTag,
+    *,
+    user: User | None = None,
+    actor: User | None = None,
+    client_id: str | None = None,
+    **details: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        tag=str(tag),
+        user_id=user.id if user else None,
+        actor_id=actor.id if actor else None,
+        client_id=client_id,
+        ip=client_ip() if has_request_context() else None,
+        details=details,
+    )
+    db.session.add(event)
+    return event

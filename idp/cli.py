@@ -1,0 +1,323 @@
+"""The ``idp`` command: database, server, relying parties, users, keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from idp import create_app, resource_dir
+from idp.config import SIGNING_ALGS, ConfigError, load_config
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+DEFAULT_SCOPES = "openid profile email address phone"
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    envvar="IDP_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="TOML config file (default: $IDP_CONFIG, else built-in defaults).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Operate the identity provider."""
+    try:
+        ctx.obj = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
+
+
+def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the command inside an app context, committing once at the end."""
+
+    @click.pass_context
+    @wraps(func)
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        from idp.store import db
+
+        app = create_app(ctx.obj)
+        with app.app_context():
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+
+    return wrapper
+
+
+# -- database ---------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Create or upgrade the database schema."""
+
+
+@db.command("upgrade")
+@with_app
+def db_upgrade() -> None:
+    """Apply every migration and make sure signing keys exist."""
+    upgrade_database()
+    click.echo("database is up to date")
+
+
+def upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    from idp.oidc.keys import ensure_keys
+
+    upgrade(directory=str(resource_dir("migrations")))
+    ensure_keys()
+
+
+# -- servers ----------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.pass_obj
+def run(config: Any, host: str, port: int) -> None:
+    """Development server (single process, auto-reload off)."""
+    app = create_app(config)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True)
+@click.pass_obj
+def serve(config: Any, bind: str, workers: int) -> None:
+    """Production server: gunicorn with N workers."""
+    serve_with_gunicorn(lambda: create_app(config), bind=bind, workers=workers)
+
+
+def serve_with_gunicorn(factory: Callable[[], Flask], **options: Any) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return factory()
+
+    Application().run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.pass_obj
+def demo(config: Any, host: str, port: int) -> None:
+    """Set up the database with a demo client and user, print them, and serve."""
+    from idp import demo as demo_data
+
+    config.server.issuer = config.server.issuer if config.server.demo else f"http://{host}:{port}"
+    app = create_app(config)
+    with app.app_context():
+        upgrade_database()
+        info = demo_data.seed()
+    click.echo(demo_data.banner(info, config.issuer))
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+# -- clients ----------------------------------------------------------------
+@main.group()
+def clients() -> None:
+    """Register and manage relying parties."""
+
+
+def client_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--name"),
+        click.option(
+            "--redirect-uri",
+            "redirect_uris",
+            multiple=True,
+            help="Exact redirect URI; repeat for several.",
+        ),
+        click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True),
+        click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(GRANT_TYPES)),
+        click.option("--scope", "scopes", help=f'Space-separated (default "{DEFAULT_SCOPES}").'),
+        click.option("--auth-method", type=click.Choice(AUTH_METHODS)),
+        click.option(
+            "--first-party/--third-party",
+            default=None,
+            help="First-party clients skip the consent page.",
+        ),
+        click.option("--id-token-alg", type=click.Choice(SIGNING_ALGS)),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@clients.command("add")
+@client_options
+@click.option("--client-id", help="Default: random.")
+@with_app
+def clients_add(client_id: str | None, **values: Any) -> None:
+    """Register a relying party; prints its secret once."""
+    from idp.oidc import clients as client_service
+
+    values = {k: v for k, v in values.items() if v not in (None, ())}
+    if not values.get("name"):
+        raise click.UsageError("--name is required")
+    try:
+        client, secret = client_service.register(client_id=client_id, **values)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps(client_service.describe(client) | {"client_secret": secret}, indent=2))
+
+
+@clients.command("list")
+@with_app
+def clients_list() -> None:
+    from idp.oidc import clients as client_service
+
+    for client in client_service.all_clients():
+        kind = "first-party" if client.first_party else "third-party"
+        click.echo(
+            f"{client.client_id}\t{client.name}\t{client.token_endpoint_auth_method}\t{kind}"
+        )
+
+
+@clients.command("show")
+@click.argument("client_id")
+@with_app
+def clients_show(client_id: str) -> None:
+    from idp.oidc import clients as client_service
+
+    click.echo(json.dumps(client_service.describe(_client(client_id)), indent=2))
+
+
+@clients.command("update")
+@click.argument("client_id")
+@client_options
+@with_app
+def clients_update(client_id: str, **values: Any) -> None:
+    """Change the given fields; repeated options replace the whole list."""
+    from idp.oidc import clients as client_service
+
+    values = {k: v for k, v in values.items() if v not in (None, ())}
+    try:
+        client_service.update(_client(client_id), **values)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps(client_service.describe(_client(client_id)), indent=2))
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@with_app
+def clients_rotate_secret(client_id: str) -> None:
+    from idp.oidc import clients as client_service
+
+    try:
+        secret = client_service.rotate_secret(_client(client_id))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps({"client_id": client_id, "client_secret": secret}, indent=2))
+
+
+@clients.command("remove")
+@click.argument("client_id")
+@with_app
+def clients_remove(client_id: str) -> None:
+    """Remove a client and revoke its tokens."""
+    from idp.oidc import clients as client_service
+
+    client_service.remove(_client(client_id))
+    click.echo(f"removed {client_id}")
+
+
+def _client(client_id: str) -> Any:
+    from idp.oidc.server import query_client
+
+    client = query_client(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id!r}")
+    return client
+
+
+# -- users ------------------------------------------------------------------
+@main.group()
+def users() -> None:
+    """Seed and inspect users."""
+
+
+@users.command("add")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--given-name")
+@click.option("--family-name")
+@with_app
+def users_add(email: str, password: str, given_name: str | None, family_name: str | None) -> None:
+    """Create a verified user (operator seeding)."""
+    from idp import accounts
+    from idp.errors import Conflict
+
+    try:
+        user = accounts.create_user(
+            email, password, given_name=given_name, family_name=family_name, email_verified=True
+        )
+    except Conflict as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {user.email} (sub {user.sub})")
+
+
+# -- keys -------------------------------------------------------------------
+@main.group()
+def keys() -> None:
+    """Signing keys (next / active / retired)."""
+
+
+@keys.command("list")
+@with_app
+def keys_list() -> None:
+    from idp.store import SigningKey, db
+
+    for key in db.session.scalars(select(SigningKey).order_by(SigningKey.alg, SigningKey.id)):
+        click.echo(f"{key.kid}\t{key.alg}\t{key.state}\t{key.created_at:%Y-%m-%d %H:%M}")
+
+
+@keys.command("rotate")
+@click.option(
+    "--alg",
+    "algs",
+    multiple=True,
+    type=click.Choice(SIGNING_ALGS),
+    help="Default: every algorithm.",
+)
+@click.pass_obj
+def keys_rotate(config: Any, algs: tuple[str, ...]) -> None:
+    """Promote the next key to active; the old active key stays published."""
+    from idp.audit import EventTag, record_event
+    from idp.oidc.keys import rotate
+    from idp.store import db
+
+    app = create_app(config)
+    keep_for = max(config.oidc.id_token_lifetime, config.oidc.access_token_lifetime)
+    with app.app_context():
+        for alg in algs or SIGNING_ALGS:
+            key = rotate(alg, retire_after=dt.timedelta(seconds=keep_for))
+            record_event(EventTag.KEYS_ROTATED, alg=alg, kid=key.kid)
+            click.echo(f"{alg}: active key is now {key.kid}")
+        db.session.commit()
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

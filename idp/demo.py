@@ -1,0 +1,67 @@
+"""Demo data for the README's run command: one relying party, one user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idp import accounts
+from idp.oidc import clients
+from idp.oidc.server import query_client
+
+DEMO_CLIENT_ID = "demo-portal"
+DEMO_CLIENT_SECRET = "demo-portal-secret-change-me"  # noqa: S105 - published demo value
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "Demo-Passwort-2024"  # noqa: S105 - published demo value
+DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
+
+
+@dataclass
+class DemoInfo:
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    email: str
+    password: str
+
+
+def seed() -> DemoInfo:
+    """Idempotent: creates what is missing, changes nothing that exists."""
+    if query_client(DEMO_CLIENT_ID) is None:
+        clients.register(
+            name="Demo-Portal",
+            client_id=DEMO_CLIENT_ID,
+            secret=DEMO_CLIENT_SECRET,
+            redirect_uris=[DEMO_REDIRECT_URI, "http://localhost:5001/callback"],
+            post_logout_redirect_uris=["http://127.0.0.1:5001/", "http://localhost:5001/"],
+            grant_types=["authorization_code", "refresh_token", "client_credentials"],
+            first_party=True,
+        )
+    if accounts.find_by_email(DEMO_EMAIL) is None:
+        accounts.create_user(
+            DEMO_EMAIL,
+            DEMO_PASSWORD,
+            given_name="Dana",
+            family_name="Demo",
+            email_verified=True,
+            salutation="Frau",
+            locale="de",
+        )
+    from idp.store import db
+
+    db.session.commit()
+    return DemoInfo(
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, DEMO_EMAIL, DEMO_PASSWORD
+    )
+
+
+def banner(info: DemoInfo, issuer: str) -> str:
+    return f"""
+  Identity provider running at {issuer}
+  Discovery:      {issuer}/.well-known/openid-configuration
+
+  Demo user:      {info.email}  /  {info.password}
+  Demo client:    {info.client_id}  /  {info.client_secret}
+  Redirect URI:   {info.redirect_uri}
+
+  Try it:  {issuer}/login
+"""

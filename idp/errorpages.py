@@ -1,0 +1,69 @@
+"""Errors as pages for people and as OAuth error JSON for machines; never a
+traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from idp.store import db
+
+log = logging.getLogger(__name__)
+
+API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/")
+
+OAUTH_ERRORS = {
+    400: "invalid_request",
+    401: "invalid_client",
+    404: "invalid_request",
+    405: "invalid_request",
+    413: "invalid_request",
+    415: "invalid_request",
+    429: "temporarily_unavailable",
+    500: "server_error",
+    503: "temporarily_unavailable",
+}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PATHS)
+
+
+def _respond(status: int, description: str) -> Response:
+    if is_api_request():
+        response = jsonify(
+            error=OAUTH_ERRORS.get(status, "invalid_request"), error_description=description
+        )
+        response.status_code = status
+        return response
+    body = render_template("errors/error.html", status=status)
+    return Response(body, status=status)
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> Response:
+        body = render_template("errors/error.html", status=400, csrf=True)
+        return Response(body, status=400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        response = _respond(error.code or 500, error.description or error.name)
+        if error.code == 405 and (allowed := error.get_headers()):
+            response.headers.extend(h for h in allowed if h[0] == "Allow")
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> Response:
+        log.error("database unavailable: %s", error.__class__.__name__)
+        db.session.rollback()
+        return _respond(503, "The service is temporarily unavailable.")
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError) -> Response:
+        db.session.rollback()
+        return _respond(500, "Internal error.")

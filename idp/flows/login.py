@@ -1,0 +1,73 @@
+"""Signing in with email and password (and signing out)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from idp import accounts
+from idp.errors import AccountLocked, InvalidCredentials
+from idp.extensions import limiter
+from idp.flows import state
+from idp.oidc.authorize import ACR_PASSWORD
+from idp.security.limits import account_key, limit_from
+from idp.sessions import begin_authenticated_session
+from idp.store import db
+
+bp = Blueprint("login", __name__)
+
+MAX_PASSWORD_LENGTH = 1024
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(limit_from("login_limit_ip"), methods=["POST"])
+@limiter.limit(limit_from("login_limit_account"), key_func=account_key, methods=["POST"])
+def login() -> Response | str:
+    rid = request.values.get("rid", "")
+    pending = state.load(rid)
+    email = request.form.get("email", "").strip()
+    if request.method == "GET":
+        email = pending.params.get("login_hint", "") if pending else ""
+        return _page(rid if pending else "", email)
+    password = request.form.get("password", "")
+    if not email or not password:
+        return _page(rid, email, _("Bitte geben Sie E-Mail-Adresse und Passwort ein."), 400)
+    try:
+        user = accounts.authenticate_password(email, password[:MAX_PASSWORD_LENGTH])
+    except InvalidCredentials:
+        db.session.commit()
+        return _page(rid, email, _("E-Mail-Adresse oder Passwort ist falsch."), 401)
+    except AccountLocked:
+        db.session.commit()
+        return _page(
+            rid,
+            email,
+            _("Ihr Konto ist gesperrt. Bitte wenden Sie sich an Ihren Administrator."),
+            403,
+        )
+    begin_authenticated_session(
+        user,
+        amr=["pwd"],
+        acr=ACR_PASSWORD,
+        user_agent=request.user_agent.string,
+        keep=state.carried_over(),
+    )
+    accounts.note_login(user)
+    if pending is not None:
+        pending.login_done = True
+        state.save(rid, pending)
+    db.session.commit()
+    if pending is not None:
+        return redirect(url_for("oidc.resume", rid=rid))
+    return redirect(url_for("account.index"))
+
+
+def _page(rid: str, email: str, error: str | None = None, status: int = 200) -> Response:
+    body = render_template("flows/login/login.html", rid=rid, email=email, error=error)
+    return Response(body, status=status)
+
+
+@bp.get("/logout")
+def logout() -> Response:
+    """The "Abmelden" link: the protocol's logout page asks for confirmation."""
+    return redirect(url_for("oidc.end_session"))

@@ -1,0 +1,123 @@
+"""Signing keys: next / active / retired, and the JWKS built from them.
+
+Rotation never makes a valid token fail validation (OIDC Core 10.1.1): a key is
+published as ``next`` one rotation before it signs anything, so relying parties
+that cache the JWKS already know it; a ``retired`` key stays published until every
+token it signed has expired. Each worker caches the key ring for
+``oidc.key_cache_seconds`` and reloads early when it meets an unknown ``kid``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from sqlalchemy import select
+
+from idp.store import KeyState, SigningKey, db, utcnow
+
+Key = RSAKey | ECKey
+
+
+def generate_key(alg: str, state: KeyState) -> SigningKey:
+    kid = secrets.token_urlsafe(12)
+    params = {"kid": kid, "alg": alg, "use": "sig"}
+    if alg == "RS256":
+        key: Key = RSAKey.generate_key(2048, parameters=params, private=True)
+    elif alg == "ES256":
+        key = ECKey.generate_key("P-256", parameters=params, private=True)
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg}")
+    row = SigningKey(kid=kid, alg=alg, state=state, private_jwk=key.as_dict(private=True))
+    if state == KeyState.ACTIVE:
+        row.activated_at = utcnow()
+    db.session.add(row)
+    return row
+
+
+def ensure_keys(algs: tuple[str, ...] = ("RS256", "ES256")) -> None:
+    """Make sure each algorithm has an active and a next key (first start)."""
+    for alg in algs:
+        states = set(db.session.scalars(select(SigningKey.state).where(SigningKey.alg == alg)))
+        if KeyState.ACTIVE not in states:
+            generate_key(alg, KeyState.ACTIVE)
+        if KeyState.NEXT not in states:
+            generate_key(alg, KeyState.NEXT)
+    db.session.flush()
+
+
+def rotate(alg: str, retire_after: dt.timedelta) -> SigningKey:
+    """next -> active, active -> retired, a new next; drop retired keys whose
+    tokens have all expired. Returns the newly active key."""
+    keys = list(db.session.scalars(select(SigningKey).where(SigningKey.alg == alg)))
+    now = utcnow()
+    for key in keys:
+        if key.state == KeyState.ACTIVE:
+            key.state, key.retired_at = KeyState.RETIRED, now
+        elif (
+            key.state == KeyState.RETIRED and key.retired_at and key.retired_at < now - retire_after
+        ):
+            db.session.delete(key)
+    upcoming = next((k for k in keys if k.state == KeyState.NEXT), None)
+    if upcoming is None:
+        upcoming = generate_key(alg, KeyState.NEXT)
+    upcoming.state, upcoming.activated_at = KeyState.ACTIVE, now
+    generate_key(alg, KeyState.NEXT)
+    db.session.flush()
+    return upcoming
+
+
+@dataclass
+class KeyRing:
+    """A worker's cached view of the signing keys."""
+
+    loaded_at: float = 0.0
+    active: dict[str, Key] = field(default_factory=dict)
+    keyset: KeySet = field(default_factory=lambda: KeySet([]))
+    jwks_json: bytes = b'{"keys":[]}'
+
+    def load(self) -> None:
+        rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.id)))
+        keys: list[Key] = []
+        active: dict[str, Key] = {}
+        for row in rows:
+            key = (RSAKey if row.alg == "RS256" else ECKey).import_key(row.private_jwk)
+            keys.append(key)
+            if row.state == KeyState.ACTIVE:
+                active[row.alg] = key
+        self.active = active
+        self.keyset = KeySet(keys)
+        public = {"keys": [k.as_dict(private=False) for k in keys]}
+        self.jwks_json = json.dumps(public, separators=(",", ":")).encode()
+        self.loaded_at = time.monotonic()
+
+    def fresh(self) -> KeyRing:
+        ttl = current_app.config["IDP"].oidc.key_cache_seconds
+        if time.monotonic() - self.loaded_at > ttl or not self.active:
+            self.load()
+        return self
+
+    def signing_key(self, alg: str) -> Key:
+        ring = self.fresh()
+        if alg not in ring.active:
+            raise LookupError(f"no active {alg} signing key; run `idp keys rotate`")
+        return ring.active[alg]
+
+    def verification_keys(self, kid: str | None) -> KeySet:
+        ring = self.fresh()
+        unknown = kid and all(k.kid != kid for k in ring.keyset.keys)
+        # Rotated by another process since we last looked? Reload, but at most once
+        # a second, so tokens with made-up kids cannot hammer the database.
+        if unknown and time.monotonic() - ring.loaded_at > 1:
+            ring.load()
+        return ring.keyset
+
+
+def key_ring() -> KeyRing:
+    ring: KeyRing = current_app.extensions["idp.keyring"]
+    return ring

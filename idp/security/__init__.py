@@ -1,0 +1,1 @@
+"""Rate limits, headers, client addresses, password policy."""
