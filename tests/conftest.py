@@ -83,8 +83,18 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def web(app: Flask) -> Flask:
+    """The app that serves HTTP requests: a twin of ``app`` on the same database.
+
+    ``app`` keeps an app context pushed for seeding and inspecting; requests to
+    the same app would reuse that context (and its ``g``), unlike production
+    where every request gets a fresh one. The twin gets fresh contexts."""
+    return create_app(app.config["IDP"], TESTING=True)
+
+
+@pytest.fixture
+def client(web: Flask) -> FlaskClient:
+    return web.test_client()
 
 
 @pytest.fixture

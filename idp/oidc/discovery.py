@@ -7,12 +7,24 @@ import json
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from idp.config import SIGNING_ALGS, Config
 from idp.oidc import authorize, claims
 from idp.oidc.server import TOKEN_AUTH_METHODS
 
 SCOPES = ["openid", "profile", "email", "address", "phone"]
+
+
+def scope_labels() -> dict[str, str]:
+    """What each scope means, for the consent page."""
+    return {
+        "openid": _("Ihre Anmeldung bestätigen"),
+        "profile": _("Ihren Namen und Ihr Profil"),
+        "email": _("Ihre E-Mail-Adresse"),
+        "address": _("Ihre Anschrift"),
+        "phone": _("Ihre Telefonnummer"),
+    }
 
 
 def metadata(config: Config) -> dict[str, Any]:

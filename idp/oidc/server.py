@@ -159,6 +159,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
             return None
+        user = db.session.get(User, row.user_id) if row.user_id else None
+        if user is None or not user.is_active:
+            return None  # invalid_grant, not "no user": RFC 6749 5.2
         return row
 
     def authenticate_user(self, refresh_token: Token) -> Principal | None:

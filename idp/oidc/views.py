@@ -78,7 +78,13 @@ def consent() -> Response | str:
         return _expired_page()
     scopes = client.get_allowed_scope(pending.params.get("scope", "")).split()
     if request.method == "GET":
-        return render_template("oidc/consent.html", client=client, scopes=scopes, rid=rid)
+        return render_template(
+            "oidc/consent.html",
+            client=client,
+            scopes=scopes,
+            rid=rid,
+            scope_labels=discovery.scope_labels(),
+        )
     if request.form.get("decision") != "allow":
         state.drop(rid)
         oauth_request = authz.stored_request(pending.params)

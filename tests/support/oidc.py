@@ -45,6 +45,7 @@ class RelyingParty:
         self.state = secrets.token_urlsafe(12)
 
     def params(self, **extra: Any) -> dict[str, str]:
+        """Authorization request parameters; empty strings drop a parameter."""
         challenge = (
             base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest())
             .rstrip(b"=")
@@ -64,6 +65,7 @@ class RelyingParty:
         return {k: v for k, v in params.items() if v != ""}
 
     def authorize(self, **extra: Any) -> TestResponse:
+        self.nonce = secrets.token_urlsafe(12)  # a nonce is single-use for the client too
         return self.http.get("/authorize", query_string=self.params(**extra))
 
     def submit_login(self, login_page: TestResponse, email: str, password: str) -> TestResponse:
