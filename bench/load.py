@@ -75,6 +75,7 @@ __all__ = [
     "pkce_pair",
     "print_table",
     "refresh",
+    "requests_for",
     "run_scenario",
     "userinfo",
     "worker_index",
@@ -940,8 +941,22 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         default=0,
         help="unmeasured warm-up operations per scenario (default 0)",
     )
+    p.add_argument(
+        "--login-requests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="operations for the login scenario (default: --requests)",
+    )
     p.add_argument("--timeout", type=float, default=10.0, help="socket timeout in s (default 10)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
+
+
+def requests_for(args, name: str) -> int:
+    """Request budget for scenario *name* (``--login-requests`` for login)."""
+    if name == "login" and getattr(args, "login_requests", None):
+        return args.login_requests
+    return args.requests
 
 
 def run_all(scenarios, *, base_url: str, args, server_pids) -> list[dict]:
@@ -954,7 +969,7 @@ def run_all(scenarios, *, base_url: str, args, server_pids) -> list[dict]:
                 op,
                 base_url=base_url,
                 concurrency=args.concurrency,
-                requests=args.requests,
+                requests=requests_for(args, name),
                 duration_limit=args.duration,
                 server_pids=server_pids,
                 timeout=args.timeout,

@@ -126,6 +126,7 @@ def _context(app: Flask) -> None:
             "current_locale": str(get_locale() or app.config["IDP"].i18n.default_locale),
             "csp_nonce": csp_nonce(),
             "current_user": current_user(),
+            "has_endpoint": lambda name: name in app.view_functions,
         }
 
 

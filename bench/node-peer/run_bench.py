@@ -185,20 +185,24 @@ def login_factory(base_url: str, discovery: dict, client_id=None, client_secret=
     return devinteractions_login(discovery)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="peer port (default: a free one)")
     p.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help=f"comma list of: {', '.join(SCENARIOS)}"
     )
     p.add_argument("--npm-timeout", type=float, default=600.0, help="limit for npm ci in seconds")
     load.add_run_arguments(p)
-    p.set_defaults(requests=300)
-    args = p.parse_args(argv)
+
+
+def run(args) -> tuple[list[dict], dict]:
+    """Install if needed, start the peer, run the scenarios, stop it.
+
+    Returns (results, meta). ``args`` as parsed by add_arguments.
+    """
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(wanted) - set(SCENARIOS)
     if unknown:
-        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+        raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
 
     ensure_node_modules(args.npm_timeout)
     port = args.port or free_port()
@@ -265,7 +269,7 @@ def main(argv=None) -> int:
                     builders[name](),
                     base_url=base_url,
                     concurrency=args.concurrency,
-                    requests=args.requests,
+                    requests=load.requests_for(args, name),
                     duration_limit=args.duration,
                     server_pids=[proc.pid],
                     timeout=args.timeout,
@@ -274,15 +278,34 @@ def main(argv=None) -> int:
             )
     finally:
         stop_peer(proc)
+    meta = {
+        "peer": "node-oidc-provider",
+        "version": version,
+        "base_url": base_url,
+        "server_pid": proc.pid,
+        "concurrency": args.concurrency,
+        "requests": args.requests,
+        "login_requests": load.requests_for(args, "login"),
+        "duration_limit_s": args.duration,
+        "warmup": args.warmup,
+    }
+    return results, meta
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    p.set_defaults(requests=300)
+    args = p.parse_args(argv)
+    results, meta = run(args)
     print(
-        f"node-oidc-provider {version}, pid {proc.pid}, concurrency {args.concurrency}, "
-        f"{args.requests} ops/scenario, limit {args.duration:g}s, warmup {args.warmup}"
+        f"node-oidc-provider {meta['version']}, pid {meta['server_pid']}, "
+        f"concurrency {args.concurrency}, {args.requests} ops/scenario "
+        f"(login {meta['login_requests']}), limit {args.duration:g}s, warmup {args.warmup}"
     )
     load.print_table(results)
     if args.json:
-        load.write_json(
-            args.json, results, peer="node-oidc-provider", version=version, base_url=base_url
-        )
+        load.write_json(args.json, results, **meta)
     return 1 if any(r["errors"] for r in results) else 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from flask import Response, redirect, render_template
+from flask_babel import gettext as _
 
 from idp.audit import EventTag, record_event
 from idp.oidc.server import query_client
@@ -73,17 +74,19 @@ def _validate(values: Mapping[str, str]) -> tuple[str | None, str | None]:
         try:
             claims = decode_jwt(hint)
         except InvalidToken:
-            raise ValueError("id_token_hint ist ungültig.") from None
+            raise ValueError(_("Der id_token_hint ist ungültig.")) from None
     audience = claims.get("aud")
     client_id = values.get("client_id") or (audience if isinstance(audience, str) else None)
     if values.get("client_id") and audience and audience != values["client_id"]:
-        raise ValueError("client_id passt nicht zum id_token_hint.")
+        raise ValueError(_("Die client_id passt nicht zum id_token_hint."))
     uri = values.get("post_logout_redirect_uri")
     target = None
     if uri:
         client: OAuthClient | None = query_client(client_id or "")
         if client is None or uri not in client.post_logout_redirect_uris:
-            raise ValueError("post_logout_redirect_uri ist für diesen Client nicht registriert.")
+            raise ValueError(
+                _("Die post_logout_redirect_uri ist für diesen Client nicht registriert.")
+            )
         state = values.get("state")
         target = add_params_to_uri(uri, [("state", state)]) if state else uri
     sub = claims.get("sub")
