@@ -49,11 +49,12 @@ def py_spy() -> str:
 
 
 def short_file(path: str) -> str:
-    """site-packages/authlib/x.py -> authlib/x.py; .../idp/x.py -> idp/x.py."""
-    for marker in ("site-packages/", "/lib/python3."):
-        if marker in path:
-            tail = path.split(marker, 1)[1]
-            return tail.split("/", 1)[1] if marker.startswith("/lib") else tail
+    """Readable file name: package-relative for site-packages, the stdlib and idp."""
+    if "/site-packages/" in path:
+        return path.rsplit("/site-packages/", 1)[1]
+    m = re.search(r"/lib/python3\.\d+/(.*)$", path)
+    if m:
+        return "stdlib/" + m[1]
     if "/idp/" in path:
         return "idp/" + path.rsplit("/idp/", 1)[1]
     return path
@@ -78,10 +79,22 @@ def parse_collapsed(text: str) -> list[tuple[list[tuple[str, str]], int]]:
 
 
 def package_of(file: str) -> str:
-    if file.startswith("idp/"):
-        return "idp"
-    head = file.split("/", 1)[0]
-    return head.removesuffix(".py") if "/" in file else f"stdlib:{head.removesuffix('.py')}"
+    head, _, rest = file.partition("/")
+    if head == "stdlib":
+        return "stdlib:" + rest.split("/", 1)[0].removesuffix(".py")
+    return head.removesuffix(".py")
+
+
+# Frames every request passes through (server loop, WSGI/Flask dispatch, CLI
+# entry): left out of the inclusive list, which would otherwise start with them.
+PLUMBING = (
+    "gunicorn/",
+    "click/",
+    "idp/cli.py",
+    "flask/app.py",
+    "werkzeug/middleware/",
+    "stdlib/threading.py",
+)
 
 
 def summarize(stacks, top: int) -> str:
@@ -107,12 +120,10 @@ def summarize(stacks, top: int) -> str:
     out += ["  self time by package:"]
     out += [f"    {100.0 * c / total:5.1f}%  {p}" for p, c in pkg_t.most_common(12)]
     out += block("top self time (function, file):", self_t, top)
-    # Inclusive: skip the framework plumbing every request passes through.
-    plumbing = ("gunicorn/", "flask/app.py", "werkzeug/", "<module>", "site-packages/")
     incl = collections.Counter(
-        {k: v for k, v in incl_t.items() if not k[1].startswith(plumbing) and k[0] != "<module>"}
+        {k: v for k, v in incl_t.items() if not k[1].startswith(PLUMBING) and k[0] != "<module>"}
     )
-    out += block("top inclusive time (function, file; gunicorn/flask plumbing omitted):", incl, top)
+    out += block("top inclusive time (function, file; plumbing omitted):", incl, top)
     return "\n".join(out)
 
 
@@ -137,7 +148,8 @@ def main(argv=None) -> int:
     def around(name, server_pid, run_one):
         """Run one scenario with py-spy attached to the server tree."""
         raw = out_dir / f"{name}.txt"
-        cmd = [spy, "record", "--pid", str(server_pid), "--subprocesses", "--format", "raw"]
+        cmd = [spy, "record", "--pid", str(server_pid), "--subprocesses", "--full-filenames"]
+        cmd += ["--format", "raw"]
         cmd += ["--rate", str(args.rate), "--output", str(raw)]
         if args.idle:
             cmd.append("--idle")

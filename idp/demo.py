@@ -63,5 +63,6 @@ def banner(info: DemoInfo, issuer: str) -> str:
   Demo client:    {info.client_id}  /  {info.client_secret}
   Redirect URI:   {info.redirect_uri}
 
-  Try it:  {issuer}/login
+  Demo portal:    http://127.0.0.1:5001  (started by scripts/demo; click "Anmelden")
+  Or sign in directly at {issuer}/login
 """
