@@ -49,9 +49,13 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
 
         app = create_app(ctx.obj)
         with app.app_context():
-            result = func(*args, **kwargs)
-            db.session.commit()
-            return result
+            try:
+                result = func(*args, **kwargs)
+                db.session.commit()
+                return result
+            finally:
+                db.session.remove()
+                db.engine.dispose()
 
     return wrapper
 
@@ -313,6 +317,7 @@ def keys_rotate(config: Any, algs: tuple[str, ...]) -> None:
             record_event(EventTag.KEYS_ROTATED, alg=alg, kid=key.kid)
             click.echo(f"{alg}: active key is now {key.kid}")
         db.session.commit()
+        db.engine.dispose()
 
 
 def generate_password() -> str:

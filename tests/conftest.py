@@ -83,13 +83,16 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
-def web(app: Flask) -> Flask:
+def web(app: Flask) -> Iterator[Flask]:
     """The app that serves HTTP requests: a twin of ``app`` on the same database.
 
     ``app`` keeps an app context pushed for seeding and inspecting; requests to
     the same app would reuse that context (and its ``g``), unlike production
     where every request gets a fresh one. The twin gets fresh contexts."""
-    return create_app(app.config["IDP"], TESTING=True)
+    web = create_app(app.config["IDP"], TESTING=True)
+    yield web
+    with web.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
