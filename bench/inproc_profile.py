@@ -31,6 +31,7 @@ import pstats
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,27 @@ class CPUMeter:
             self.cpu += time.process_time() - t0
             self.calls += 1
         return body
+
+
+def count_sql(app) -> dict[str, int]:
+    """Count SQL statements and COMMITs on the app's engine (a live dict)."""
+    from sqlalchemy import event
+
+    from idp.store import db
+
+    counts = {"statements": 0, "commits": 0}
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_args, **_kw):
+        counts["statements"] += 1
+
+    @event.listens_for(engine, "commit")
+    def _commit(*_args, **_kw):
+        counts["commits"] += 1
+
+    return counts
 
 
 class _FakeResponse:
@@ -168,6 +190,42 @@ def hot_spots(prof: cProfile.Profile, top: int) -> str:
     return "\n".join(lines)
 
 
+def sample_with_py_spy(op, conn, n: int, args) -> str:
+    """Run *op* n times while py-spy samples this process; summarize the
+    stacks below CPUMeter.__call__ (the app), cut at that frame."""
+    import profile_idp
+
+    out = Path(tempfile.mkdtemp(prefix="idp-inproc-spy-"))
+    raw = out / "stacks.txt"
+    cmd = [profile_idp.py_spy(), "record", "--pid", str(os.getpid()), "--full-filenames"]
+    cmd += ["--format", "raw", "--rate", str(args.rate), "--output", str(raw)]
+    log = open(out / "py-spy.log", "wb")  # noqa: SIM115
+    spy = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        time.sleep(1.0)  # let py-spy attach before the measured ops start
+        for _ in range(n):
+            op(conn)
+    finally:
+        spy.send_signal(signal.SIGINT)
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait(timeout=5)
+    if not raw.is_file():
+        return f"  (py-spy wrote nothing; see {out / 'py-spy.log'})"
+    stacks = []
+    for frames, count in profile_idp.parse_collapsed(raw.read_text()):
+        for i, (func, _file) in enumerate(frames):
+            if func == "CPUMeter.__call__":
+                if frames[i + 1 :]:
+                    stacks.append((frames[i + 1 :], count))
+                break
+    shutil.rmtree(out, ignore_errors=True)
+    return profile_idp.summarize(stacks, args.top)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -182,6 +240,14 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=20, help="unmeasured ops first (20)")
     p.add_argument("--top", type=int, default=20, help="rows per list (20)")
     p.add_argument("--no-profile", action="store_true", help="only measure CPU ms/op")
+    p.add_argument(
+        "--sampler",
+        choices=("cprofile", "py-spy"),
+        default="cprofile",
+        help="cprofile (deterministic, CPU clock; inflates many small calls) or py-spy "
+        "(sampling this process, stacks under the WSGI wrapper only; needs py-spy)",
+    )
+    p.add_argument("--rate", type=int, default=500, help="py-spy samples/s (500)")
     args = p.parse_args(argv)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(wanted) - set(run_idp.SCENARIOS)
@@ -203,12 +269,15 @@ def main(argv=None) -> int:
         from idp.config import load_config
 
         app = create_app(load_config(config_path, environ=env))
+        sql = count_sql(app)
         meter = CPUMeter(app)
         conn = WSGIConnection(meter, "127.0.0.1", port)
         disco = load.call(conn, "GET", "/.well-known/openid-configuration").json()
         flow = run_idp.code_flow_login(disco, client_secret, password)
         load._local.index = 0  # worker_index() for the single in-process "worker"
-        seeds = [flow(conn)]
+        seeds: list[dict] = []
+        if {"refresh", "userinfo"} & set(wanted):
+            seeds.append(flow(conn))
         builders = {
             "discovery": lambda: load.discovery(base_url),
             "jwks": lambda: load.jwks(disco["jwks_uri"]),
@@ -235,32 +304,48 @@ def main(argv=None) -> int:
             for _ in range(args.warmup):
                 op(conn)
             meter.cpu, meter.calls = 0.0, 0
+            sql.update(statements=0, commits=0)
             wall0 = time.perf_counter()
             for _ in range(n):
                 op(conn)
             wall = time.perf_counter() - wall0
             cpu_ms = 1000.0 * meter.cpu / n
-            summary.append((name, n, meter.calls / n, cpu_ms, 1000.0 * wall / n))
-            if not args.no_profile:
-                meter.profile = cProfile.Profile(time.process_time)
-                for _ in range(n):
-                    op(conn)
-                reports.append((name, hot_spots(meter.profile, args.top)))
-                meter.profile = None
+            summary.append(
+                (
+                    name,
+                    n,
+                    meter.calls / n,
+                    sql["statements"] / n,
+                    sql["commits"] / n,
+                    cpu_ms,
+                    1000.0 * wall / n,
+                )
+            )
+            if args.no_profile:
+                continue
+            if args.sampler == "py-spy":
+                reports.append((name, sample_with_py_spy(op, conn, n, args)))
+                continue
+            meter.profile = cProfile.Profile(time.process_time)
+            for _ in range(n):
+                op(conn)
+            reports.append((name, hot_spots(meter.profile, args.top)))
+            meter.profile = None
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
     print(f"in-process (no gunicorn/TCP), {args.requests} ops/scenario, warmup {args.warmup}")
     print(
-        f"{'scenario':18s}  {'ops':>5s}  {'http/op':>7s}  {'app CPU ms/op':>13s}  "
-        f"{'wall ms/op':>10s}  {'target':>6s}  ok?"
+        f"{'scenario':18s}  {'ops':>5s}  {'http/op':>7s}  {'SQL/op':>6s}  {'commits/op':>10s}  "
+        f"{'app CPU ms/op':>13s}  {'wall ms/op':>10s}  {'target':>6s}  ok?"
     )
-    for name, n, hpo, cpu_ms, wall_ms in summary:
+    for name, n, hpo, sql_op, commits_op, cpu_ms, wall_ms in summary:
         target = run_idp.TARGETS_MS.get(name)
         ok = "-" if target is None else ("yes" if cpu_ms <= target else "NO")
+        cell = "-" if target is None else f"<= {target:g}"
         print(
-            f"{name:18s}  {n:5d}  {hpo:7.1f}  {cpu_ms:13.3f}  {wall_ms:10.3f}  "
-            f"{'-' if target is None else f'<= {target:g}':>6s}  {ok}"
+            f"{name:18s}  {n:5d}  {hpo:7.1f}  {sql_op:6.1f}  {commits_op:10.1f}  "
+            f"{cpu_ms:13.3f}  {wall_ms:10.3f}  {cell:>6s}  {ok}"
         )
     for name, text in reports:
         print(f"\n== {name} ==\n{text}")

@@ -50,6 +50,7 @@ def test_expired_code_is_invalid_grant(user, portal):
     ],
 )
 def test_code_exchange_checks_verifier_redirect_and_code(user, portal, change, error):
+    change = dict(change)  # parameters are shared between the database runs
     code = portal.sign_in(user.email, PASSWORD)["code"]
     response = portal.exchange(change.pop("code", code), **change)
     assert response.status_code == 400 and response.json["error"] == error
