@@ -120,6 +120,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--workers", type=int, default=2, help="our gunicorn workers (default 2)")
     p.add_argument("--npm-timeout", type=float, default=600.0, help="limit for npm ci in seconds")
+    run_idp.add_experiment_arguments(p)
     load.add_run_arguments(p)
     args = p.parse_args(argv)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -139,7 +140,13 @@ def main(argv=None) -> int:
         port=0,
     )
     ours_args = argparse.Namespace(
-        **common, scenarios=",".join(wanted), workers=args.workers, keep_dir=False
+        **common,
+        scenarios=",".join(wanted),
+        workers=args.workers,
+        keep_dir=False,
+        overrides=args.overrides,
+        sqlite_wal=args.sqlite_wal,
+        gunicorn_options=args.gunicorn_options,
     )
     # The peer keeps its own order (login before userinfo/refresh: its
     # in-memory store is a 1000-entry LRU, see node-peer/run_bench.py).
@@ -159,7 +166,10 @@ def main(argv=None) -> int:
         f"(login {load.requests_for(args, 'login')}), limit {args.duration:g}s, "
         f"warmup {args.warmup}"
     )
-    print(f"ours: idp serve (gunicorn, {args.workers} workers), {settings}")
+    print(
+        f"ours: idp serve (gunicorn, {args.workers} workers), {settings}"
+        f"{run_idp.experiment_note(ours_meta)}"
+    )
     print(run_idp.format_targets(ours))
     print()
     print(f"peer: node-oidc-provider {peer_meta['version']}, {settings}")

@@ -120,12 +120,13 @@ def serve_with_gunicorn(factory: Callable[[], Flask], **options: Any) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
+@click.option("--issuer", help="Default: http://HOST:PORT.")
 @click.pass_obj
-def demo(config: Any, host: str, port: int) -> None:
+def demo(config: Any, host: str, port: int, issuer: str | None) -> None:
     """Set up the database with a demo client and user, print them, and serve."""
     from idp import demo as demo_data
 
-    config.server.issuer = config.server.issuer if config.server.demo else f"http://{host}:{port}"
+    config.server.issuer = issuer or f"http://{host}:{port}"
     app = create_app(config)
     with app.app_context():
         upgrade_database()

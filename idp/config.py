@@ -31,7 +31,6 @@ class ServerConfig:
     secret_key: str = ""
     data_dir: str = "instance"
     trusted_proxies: int = 0
-    demo: bool = False
 
 
 @dataclass

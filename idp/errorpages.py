@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from idp.store import db
@@ -44,7 +44,21 @@ def _respond(status: int, description: str) -> Response:
     return Response(body, status=status)
 
 
+def reject_nul_bytes() -> Response | None:
+    """PostgreSQL text cannot hold NUL, and no legitimate parameter contains one."""
+    values = [*request.args.values(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        return _respond(400, "Request contains a NUL byte.")
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(reject_nul_bytes)
+
+    @app.errorhandler(DataError)
+    def unstorable_input(error: DataError) -> Response:
+        db.session.rollback()
+        return _respond(400, "The request contains data that cannot be processed.")
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> Response:
         body = render_template("errors/error.html", status=400, csrf=True)

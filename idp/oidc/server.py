@@ -259,7 +259,7 @@ class Server(AuthorizationServer):
 
 
 def query_client(client_id: str) -> OAuthClient | None:
-    if not client_id or len(client_id) > 64:
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:
         return None
     return db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
 
