@@ -258,6 +258,15 @@ def main(argv=None) -> int:
         "(sampling this process, stacks under the WSGI wrapper only; needs py-spy)",
     )
     p.add_argument("--rate", type=int, default=500, help="py-spy samples/s (500)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="experiment: config override, e.g. oidc.default_signing_alg=ES256 (repeatable)",
+    )
+    p.add_argument("--sqlite-wal", action="store_true", help="experiment: SQLite journal_mode=WAL")
     args = p.parse_args(argv)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(wanted) - set(run_idp.SCENARIOS)
@@ -268,12 +277,14 @@ def main(argv=None) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="idp-inproc-"))
     port = run_idp.free_port()  # only names the issuer; nothing listens on it
     base_url = f"http://127.0.0.1:{port}"
-    config_path = run_idp.write_config(data_dir, port)
+    config_path = run_idp.write_config(data_dir, port, args.overrides)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP__")}
     env["IDP_CONFIG"] = str(config_path)
     password = secrets.token_urlsafe(18)
     try:
         client_secret = run_idp.provision(idp, env, password)
+        if args.sqlite_wal:
+            run_idp.enable_wal(data_dir / "idp.sqlite3")
         # Build the app exactly as `idp serve` does, with the same config.
         from idp import create_app
         from idp.config import load_config
@@ -351,7 +362,11 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    print(f"in-process (no gunicorn/TCP), {args.requests} ops/scenario, warmup {args.warmup}")
+    experiment = [*args.overrides, *(["sqlite WAL"] if args.sqlite_wal else [])]
+    print(
+        f"in-process (no gunicorn/TCP), {args.requests} ops/scenario, warmup {args.warmup}"
+        + (f"\nEXPERIMENT (not the defaults): {', '.join(experiment)}" if experiment else "")
+    )
     print(
         f"{'scenario':18s}  {'ops':>5s}  {'http/op':>7s}  {'SQL/op':>6s}  {'commits/op':>10s}  "
         f"{'app CPU ms/op':>13s}  {'wall ms/op':>10s}  {'target':>6s}  ok?"

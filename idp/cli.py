@@ -106,7 +106,7 @@ def serve(config: Any, bind: str, workers: int) -> None:
 def serve_with_gunicorn(factory: Callable[[], Flask], **options: Any) -> None:
     from gunicorn.app.base import BaseApplication
 
-    class Application(BaseApplication):  # type: ignore[misc]
+    class Application(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

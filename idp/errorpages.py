@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     def unstorable_input(error: DataError) -> Response:
         db.session.rollback()
         return _respond(400, "The request contains data that cannot be processed.")
+
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> Response:
         body = render_template("errors/error.html", status=400, csrf=True)

@@ -116,7 +116,7 @@ def current_user() -> User | None:
         record = current_session().record
         user = db.session.get(User, record.user_id) if record and record.user_id else None
         g.current_user = user if user is not None and user.is_active else None
-    return g.current_user  # type: ignore[no-any-return]
+    return g.current_user
 
 
 def begin_authenticated_session(

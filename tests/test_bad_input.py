@@ -56,6 +56,7 @@ def test_bad_input_never_breaks_an_endpoint(client, oauth_client, method, path, 
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     body = response.get_data(as_text=True)
     assert "Traceback" not in body
+    assert response.mimetype in ("application/json", "application/jwk-set+json", "text/html")
     if response.mimetype == "application/json" and response.status_code >= 400:
         assert "error" in response.json
     assert "\r\nSet-Cookie: x" not in str(response.headers)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.sessions import current_user
 
@@ -10,7 +11,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.get("/")
-def index() -> Response | str:
+def index() -> BaseResponse | str:
     user = current_user()
     if user is None:
         return redirect(url_for("login.login"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp import accounts
 from idp.errors import AccountLocked, InvalidCredentials
@@ -22,7 +23,7 @@ MAX_PASSWORD_LENGTH = 1024
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(limit_from("login_limit_ip"), methods=["POST"])
 @limiter.limit(limit_from("login_limit_account"), key_func=account_key, methods=["POST"])
-def login() -> Response | str:
+def login() -> BaseResponse | str:
     rid = request.values.get("rid", "")
     pending = state.load(rid)
     email = request.form.get("email", "").strip()
@@ -62,12 +63,12 @@ def login() -> Response | str:
     return redirect(url_for("account.index"))
 
 
-def _page(rid: str, email: str, error: str | None = None, status: int = 200) -> Response:
+def _page(rid: str, email: str, error: str | None = None, status: int = 200) -> BaseResponse:
     body = render_template("flows/login/login.html", rid=rid, email=email, error=error)
     return Response(body, status=status)
 
 
 @bp.get("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """The "Abmelden" link: the protocol's logout page asks for confirmation."""
     return redirect(url_for("oidc.end_session"))

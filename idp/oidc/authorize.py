@@ -24,6 +24,7 @@ from authlib.oidc.core.errors import (
 )
 from flask import Response, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.flows import state
 from idp.oidc import claims as oidc_claims
@@ -64,7 +65,7 @@ def process(
     params: dict[str, str],
     pending: state.PendingAuthorization | None = None,
     rid: str | None = None,
-) -> Response:
+) -> BaseResponse:
     server = authorization_server()
     principal = current_principal()
     try:
@@ -205,7 +206,7 @@ def current_principal() -> Principal | None:
     )
 
 
-def with_issuer(response: Response) -> Response:
+def with_issuer(response: BaseResponse) -> BaseResponse:
     """RFC 9207 2: every authorization response, errors included, names the issuer."""
     if response.location:
         response.location = add_params_to_uri(
@@ -214,7 +215,7 @@ def with_issuer(response: Response) -> Response:
     return response
 
 
-def error_response(error: OAuth2Error, params: dict[str, Any]) -> Response:
+def error_response(error: OAuth2Error, params: dict[str, Any]) -> BaseResponse:
     """RFC 6749 4.1.2.1: without a verified redirect URI the error is shown to
     the user, never redirected."""
     error.state = params.get("state")

@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
@@ -26,7 +27,7 @@ Key = RSAKey | ECKey
 
 def generate_key(alg: str, state: KeyState) -> SigningKey:
     kid = secrets.token_urlsafe(12)
-    params = {"kid": kid, "alg": alg, "use": "sig"}
+    params: Any = {"kid": kid, "alg": alg, "use": "sig"}
     if alg == "RS256":
         key: Key = RSAKey.generate_key(2048, parameters=params, private=True)
     elif alg == "ES256":
@@ -83,7 +84,7 @@ class KeyRing:
 
     def load(self) -> None:
         rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.id)))
-        keys: list[Key] = []
+        keys: list[Any] = []
         active: dict[str, Key] = {}
         for row in rows:
             key = (RSAKey if row.alg == "RS256" else ECKey).import_key(row.private_jwk)

@@ -14,6 +14,7 @@ from typing import Any
 from authlib.common.urls import add_params_to_uri
 from flask import Response, redirect, render_template
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import EventTag, record_event
 from idp.oidc.server import query_client
@@ -24,7 +25,7 @@ from idp.store import OAuthClient, Token
 SESSION_KEY = "logout"
 
 
-def begin(values: Mapping[str, str]) -> Response | str:
+def begin(values: Mapping[str, str]) -> BaseResponse | str:
     try:
         target, hinted_sub = _validate(values)
     except ValueError as exc:
@@ -43,7 +44,7 @@ def begin(values: Mapping[str, str]) -> Response | str:
     return render_template("oidc/logout_confirm.html", user=user, client=client)
 
 
-def confirm(agreed: bool) -> Response | str:
+def confirm(agreed: bool) -> BaseResponse | str:
     pending = current_session().pop(SESSION_KEY, None) or {}
     target = pending.get("target")
     if agreed and current_user() is not None:
@@ -61,7 +62,7 @@ def _sign_out() -> None:
     record_event(EventTag.LOGOUT, user=user)
 
 
-def _finish(target: str | None) -> Response | str:
+def _finish(target: str | None) -> BaseResponse | str:
     if target:
         return redirect(target)
     return render_template("oidc/logged_out.html")

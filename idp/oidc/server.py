@@ -255,7 +255,7 @@ class Server(AuthorizationServer):
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         if isinstance(request, OAuth2Request):
             return request
-        return super().create_oauth2_request(request)  # type: ignore[no-any-return]
+        return super().create_oauth2_request(request)
 
 
 def query_client(client_id: str) -> OAuthClient | None:

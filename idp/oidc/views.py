@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import EventTag, record_event
 from idp.extensions import csrf, limiter
@@ -24,7 +25,7 @@ bp = Blueprint("oidc", __name__)
 
 
 @bp.get("/.well-known/openid-configuration")
-def openid_configuration() -> Response:
+def openid_configuration() -> BaseResponse:
     return Response(
         discovery.document_bytes(),
         mimetype="application/json",
@@ -33,7 +34,7 @@ def openid_configuration() -> Response:
 
 
 @bp.get("/jwks")
-def jwks() -> Response:
+def jwks() -> BaseResponse:
     return Response(
         key_ring().fresh().jwks_json,
         mimetype="application/jwk-set+json",
@@ -43,7 +44,7 @@ def jwks() -> Response:
 
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # OIDC Core 3.1.2.1: relying parties may POST the request here
-def authorize() -> Response:
+def authorize() -> BaseResponse:
     oauth_request, params = authz.live_request()
     ui_locale = params.get("ui_locales")
     if ui_locale:
@@ -56,7 +57,7 @@ def authorize() -> Response:
 
 
 @bp.get("/authorize/continue")
-def resume() -> Response:
+def resume() -> BaseResponse:
     rid = request.args.get("rid", "")
     pending = state.load(rid)
     if pending is None:
@@ -67,7 +68,7 @@ def resume() -> Response:
 
 
 @bp.route("/consent", methods=["GET", "POST"])
-def consent() -> Response | str:
+def consent() -> BaseResponse | str:
     rid = request.values.get("rid", "")
     pending = state.load(rid)
     user = current_user()
@@ -115,34 +116,34 @@ def _remember_consent(user_id: int, client_id: str, scopes: list[str]) -> None:
 @bp.post("/token")
 @csrf.exempt
 @limiter.limit(limit_from("token_limit_ip"))
-def token() -> Response:
+def token() -> BaseResponse:
     response = authorization_server().create_token_response()
     # Committed whatever the outcome: a replayed code or refresh token revokes
     # its family even though this request fails.
     db.session.commit()
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 @bp.post("/revoke")
 @csrf.exempt
 @limiter.limit(limit_from("token_limit_ip"))
-def revoke() -> Response:
+def revoke() -> BaseResponse:
     response = authorization_server().create_endpoint_response("revocation")
     db.session.commit()
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 @bp.post("/introspect")
 @csrf.exempt
 @limiter.limit(limit_from("token_limit_ip"))
-def introspect() -> Response:
-    return authorization_server().create_endpoint_response("introspection")  # type: ignore[no-any-return]
+def introspect() -> BaseResponse:
+    return authorization_server().create_endpoint_response("introspection")
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.limit(limit_from("token_limit_ip"))
-def userinfo() -> Response:
+def userinfo() -> BaseResponse:
     """OIDC Core 5.3; bearer token in the header or the form body (RFC 6750 2.1, 2.2)."""
     value = _bearer_token()
     if value is None:
@@ -168,7 +169,7 @@ def _bearer_token() -> str | None:
     return None
 
 
-def _bearer_error(status: int, error: str | None) -> Response:
+def _bearer_error(status: int, error: str | None) -> BaseResponse:
     challenge = 'Bearer realm="userinfo"'
     if error:
         challenge += f', error="{error}"'
@@ -181,19 +182,19 @@ def _bearer_error(status: int, error: str | None) -> Response:
 
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt  # RP-Initiated Logout 1.0 section 2: the RP may POST here
-def end_session() -> Response | str:
+def end_session() -> BaseResponse | str:
     result = logout.begin(request.values)
     db.session.commit()
     return result
 
 
 @bp.post("/logout/confirm")
-def confirm_logout() -> Response | str:
+def confirm_logout() -> BaseResponse | str:
     result = logout.confirm(request.form.get("decision") == "logout")
     db.session.commit()
     return result
 
 
-def _expired_page() -> Response:
+def _expired_page() -> BaseResponse:
     page = render_template("oidc/error.html", error="expired", description=None)
     return Response(page, status=400)

@@ -30,7 +30,7 @@ class AuthMethod(enum.StrEnum):
     NONE = "none"
 
 
-class OAuthClient(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
+class OAuthClient(db.Model, ClientMixin):  # type: ignore[name-defined]
     __tablename__ = "oauth_clients"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

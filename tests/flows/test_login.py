@@ -119,6 +119,7 @@ def test_forwarded_for_counts_when_a_proxy_is_trusted(client):
 
 def test_pages_carry_security_headers(client):
     response = client.get("/login")
+    assert response.mimetype == "text/html"
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
