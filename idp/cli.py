@@ -83,6 +83,22 @@ def upgrade_database() -> None:
     ensure_keys()
 
 
+@db.command("prune")
+@click.option(
+    "--keep-days",
+    default=7,
+    show_default=True,
+    help="Keep revoked or expired tokens and used codes this long (for audits).",
+)
+@with_app
+def db_prune(keep_days: int) -> None:
+    """Delete expired sessions, old codes and dead tokens (run daily from cron)."""
+    from idp.housekeeping import prune
+
+    counts = prune(dt.timedelta(days=keep_days))
+    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
 # -- servers ----------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -110,3 +110,27 @@ def test_bad_config_is_reported_with_the_key(tmp_path):
     path.write_text('[oidc]\ncode_lifetime = "soon"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["--config", str(path), "keys", "list"])
     assert result.exit_code == 1 and "oidc.code_lifetime" in result.output
+
+
+def test_prune_deletes_only_what_is_dead(idp, user, portal):
+    import datetime as dt
+
+    from sqlalchemy import func, select, update
+
+    from idp.store import AuthorizationCode, BrowserSession, Token, db
+
+    live = portal.tokens_for(user.email, "Korrekt-Pferd-Batterie-1")
+    dead = portal.refresh(live["refresh_token"]).json  # rotates the first one
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    db.session.execute(
+        update(Token)
+        .where(Token.rotated_at.is_not(None))
+        .values(access_expires_at=long_ago, rotated_at=long_ago)
+    )
+    db.session.execute(update(AuthorizationCode).values(expires_at=long_ago))
+    db.session.commit()
+    assert idp("db", "prune") == "0 sessions, 1 codes, 1 tokens\n"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Token)) == 1
+    assert db.session.scalar(select(func.count()).select_from(BrowserSession)) == 1
+    assert portal.refresh(dead["refresh_token"]).status_code == 200

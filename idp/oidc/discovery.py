@@ -50,7 +50,6 @@ def metadata(config: Config) -> dict[str, Any]:
         "display_values_supported": list(authorize.DISPLAY_VALUES),
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
-        "claims_locales_supported": config.i18n.locales,
         "ui_locales_supported": config.i18n.locales,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
