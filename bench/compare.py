@@ -9,6 +9,10 @@ prints both tables and a ratio table:
 * ``CPU ratio``  = our server CPU ms/op / the peer's   (< 1: we use less CPU)
 * ``ops/s ratio`` = our ops/s / the peer's             (> 1: we are faster)
 
+With ``--rounds N`` the pair is run N times, alternating, and the ratio table
+uses the medians (plus the min-max of the per-round CPU ratios): on a shared
+2-core box single runs drift by 20-30 %.
+
     /tmp/venv/bin/python bench/compare.py -n 2000 --login-requests 300 -c 4 -d 60 \\
         [--json compare.json]
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import statistics
 import sys
 from pathlib import Path
 
@@ -46,27 +51,54 @@ def _ratio(a, b) -> float | None:
     return a / b
 
 
-def ratio_rows(ours: list[dict], peer: list[dict]) -> list[dict]:
-    by_name = {r["name"]: r for r in peer}
+def _median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _per_op(r: dict) -> float | None:
+    return r["http_calls"] / r["ops"] if r["ops"] else None
+
+
+def ratio_rows(ours_rounds: list[list[dict]], peer_rounds: list[list[dict]]) -> list[dict]:
+    """One row per scenario run by both: medians over the rounds, their ratios,
+    and the spread (min, max) of the per-round CPU ratios."""
     rows = []
-    for r in ours:
-        p = by_name.get(r["name"])
-        if p is None:
+    for r0 in ours_rounds[0]:
+        name = r0["name"]
+        ours = [r for rnd in ours_rounds for r in rnd if r["name"] == name]
+        peer = [r for rnd in peer_rounds for r in rnd if r["name"] == name]
+        if not peer:
             continue
-        target, ok = run_idp.target_check(r)
+        ours_cpu = _median(r["server_cpu_ms_per_op"] for r in ours)
+        peer_cpu = _median(r["server_cpu_ms_per_op"] for r in peer)
+        ours_ops = _median(r["ops_per_s"] for r in ours)
+        peer_ops = _median(r["ops_per_s"] for r in peer)
+        per_round = [
+            _ratio(a["server_cpu_ms_per_op"], b["server_cpu_ms_per_op"])
+            for a, b in zip(ours, peer, strict=False)
+        ]
+        per_round = [x for x in per_round if x is not None]
+        ours_errors = sum(r["errors"] for r in ours)
+        target, ok = run_idp.target_check(
+            {"name": name, "server_cpu_ms_per_op": ours_cpu, "errors": ours_errors}
+        )
         rows.append(
             {
-                "name": r["name"],
-                "ours_http_per_op": r["http_calls"] / r["ops"] if r["ops"] else None,
-                "peer_http_per_op": p["http_calls"] / p["ops"] if p["ops"] else None,
-                "ours_cpu_ms_per_op": r["server_cpu_ms_per_op"],
-                "peer_cpu_ms_per_op": p["server_cpu_ms_per_op"],
-                "cpu_ratio": _ratio(r["server_cpu_ms_per_op"], p["server_cpu_ms_per_op"]),
-                "ours_ops_per_s": r["ops_per_s"],
-                "peer_ops_per_s": p["ops_per_s"],
-                "ops_ratio": _ratio(r["ops_per_s"], p["ops_per_s"]),
-                "ours_errors": r["errors"],
-                "peer_errors": p["errors"],
+                "name": name,
+                "rounds": min(len(ours), len(peer)),
+                "ours_http_per_op": _median(_per_op(r) for r in ours),
+                "peer_http_per_op": _median(_per_op(r) for r in peer),
+                "ours_cpu_ms_per_op": ours_cpu,
+                "peer_cpu_ms_per_op": peer_cpu,
+                "cpu_ratio": _ratio(ours_cpu, peer_cpu),
+                "cpu_ratio_min": min(per_round) if per_round else None,
+                "cpu_ratio_max": max(per_round) if per_round else None,
+                "ours_ops_per_s": ours_ops,
+                "peer_ops_per_s": peer_ops,
+                "ops_ratio": _ratio(ours_ops, peer_ops),
+                "ours_errors": ours_errors,
+                "peer_errors": sum(r["errors"] for r in peer),
                 "target": target,
                 "ok": ok,
             }
@@ -78,6 +110,12 @@ def _f(v, digits: int) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _spread(r: dict) -> str:
+    if r["rounds"] < 2 or r["cpu_ratio_min"] is None:
+        return "-"
+    return f"{r['cpu_ratio_min']:.2f}-{r['cpu_ratio_max']:.2f}"
+
+
 def format_ratios(rows: list[dict]) -> str:
     cols = [
         ("scenario", lambda r: r["name"], "<"),
@@ -86,6 +124,7 @@ def format_ratios(rows: list[dict]) -> str:
         ("CPU ms/op ours", lambda r: _f(r["ours_cpu_ms_per_op"], 3), ">"),
         ("CPU ms/op peer", lambda r: _f(r["peer_cpu_ms_per_op"], 3), ">"),
         ("CPU ratio", lambda r: _f(r["cpu_ratio"], 2), ">"),
+        ("(rounds)", _spread, ">"),
         ("ops/s ours", lambda r: _f(r["ours_ops_per_s"], 1), ">"),
         ("ops/s peer", lambda r: _f(r["peer_ops_per_s"], 1), ">"),
         ("ops/s ratio", lambda r: _f(r["ops_ratio"], 2), ">"),
@@ -119,6 +158,12 @@ def main(argv=None) -> int:
         help=f"comma list of: {', '.join(run_idp.SCENARIOS)}",
     )
     p.add_argument("--workers", type=int, default=2, help="our gunicorn workers (default 2)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate ours/peer this many times; the ratio table uses medians (default 1)",
+    )
     p.add_argument("--npm-timeout", type=float, default=600.0, help="limit for npm ci in seconds")
     run_idp.add_experiment_arguments(p)
     load.add_run_arguments(p)
@@ -156,37 +201,43 @@ def main(argv=None) -> int:
         npm_timeout=args.npm_timeout,
     )
 
-    print("== ours (idp serve) ==", file=sys.stderr, flush=True)
-    ours, ours_meta = run_idp.run(ours_args)
-    print("== peer (node-oidc-provider) ==", file=sys.stderr, flush=True)
-    theirs, peer_meta = peer.run(peer_args)
-
     settings = (
         f"concurrency {args.concurrency}, {args.requests} ops/scenario "
         f"(login {load.requests_for(args, 'login')}), limit {args.duration:g}s, "
         f"warmup {args.warmup}"
     )
-    print(
-        f"ours: idp serve (gunicorn, {args.workers} workers), {settings}"
-        f"{run_idp.experiment_note(ours_meta)}"
-    )
-    print(run_idp.format_targets(ours))
-    print()
-    print(f"peer: node-oidc-provider {peer_meta['version']}, {settings}")
-    load.print_table(theirs)
-    print()
-    rows = ratio_rows(ours, theirs)
-    print("ratios (ours / peer): CPU ratio < 1 and ops/s ratio > 1 favour us")
+    ours_rounds: list[list[dict]] = []
+    peer_rounds: list[list[dict]] = []
+    for i in range(1, args.rounds + 1):
+        tag = f" round {i}/{args.rounds}" if args.rounds > 1 else ""
+        print(f"== ours (idp serve){tag} ==", file=sys.stderr, flush=True)
+        ours, ours_meta = run_idp.run(ours_args)
+        print(f"== peer (node-oidc-provider){tag} ==", file=sys.stderr, flush=True)
+        theirs, peer_meta = peer.run(peer_args)
+        ours_rounds.append(ours)
+        peer_rounds.append(theirs)
+        print(
+            f"ours{tag}: idp serve (gunicorn, {args.workers} workers), {settings}"
+            f"{run_idp.experiment_note(ours_meta)}"
+        )
+        print(run_idp.format_targets(ours))
+        print()
+        print(f"peer{tag}: node-oidc-provider {peer_meta['version']}, {settings}")
+        load.print_table(theirs)
+        print(flush=True)
+    rows = ratio_rows(ours_rounds, peer_rounds)
+    what = f"medians of {args.rounds} rounds, " if args.rounds > 1 else ""
+    print(f"ratios (ours / peer; {what}CPU ratio < 1 and ops/s ratio > 1 favour us)")
     print(format_ratios(rows), flush=True)
     if args.json:
         load.write_json(
             args.json,
             [],
-            ours={"meta": ours_meta, "results": ours},
-            peer={"meta": peer_meta, "results": theirs},
+            ours={"meta": ours_meta, "rounds": ours_rounds},
+            peer={"meta": peer_meta, "rounds": peer_rounds},
             ratios=rows,
         )
-    return 1 if any(r["errors"] for r in ours + theirs) else 0
+    return 1 if any(r["errors"] for rnd in ours_rounds + peer_rounds for r in rnd) else 0
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ def _local_secret(data_dir: Path) -> str:
 
 def _init_extensions(app: Flask) -> None:
     from idp import errorpages, i18n
+    from idp.mail import outbox
     from idp.extensions import babel, csrf, db, limiter, migrate
     from idp.oidc import server
     from idp.oidc.keys import KeyRing
@@ -110,6 +111,7 @@ def _init_extensions(app: Flask) -> None:
     server.init_app(app)
     headers.init_app(app)
     errorpages.init_app(app)
+    outbox.init_app(app)
     _context(app)
 
 
@@ -139,6 +141,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    config = app.config["IDP"]
+    if config.mail.backend == "console" and not config.uses_tls:
+        from idp.mail import devpage
+
+        app.register_blueprint(devpage.bp)
 
     @app.get("/")
     def index() -> Any:

@@ -24,6 +24,18 @@ class EventTag(enum.StrEnum):
     CLIENT_SECRET_ROTATED = "client.secret_rotated"
     CLIENT_REMOVED = "client.removed"
     KEYS_ROTATED = "keys.rotated"
+    REGISTRATION_STARTED = "registration.started"
+    REGISTRATION_DUPLICATE = "registration.duplicate"
+    EMAIL_VERIFIED = "email.verified"
+    EMAIL_CHANGED = "email.changed"
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"
+    PASSWORD_RESET = "password.reset"
+    PASSWORD_CHANGED = "password.changed"
+    PROFILE_CHANGED = "profile.changed"
+    SESSION_ENDED = "session.ended"
+    ACCOUNT_DELETED = "account.deleted"
+    ACCOUNT_BLOCKED = "account.blocked"
+    ACCOUNT_UNBLOCKED = "account.unblocked"
 
 
 def record_event(

@@ -80,6 +80,39 @@ class SecurityConfig:
 
 
 @dataclass
+class MailConfig:
+    backend: str = "console"
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    username: str = ""
+    password: str = ""
+    from_address: str = "no-reply@localhost"
+    from_name: str = ""
+    timeout: int = 10
+    max_attempts: int = 8
+    retry_seconds: int = 30
+
+
+@dataclass
+class AccountsConfig:
+    password_min_length: int = 8
+    password_max_length: int = 128
+    code_lifetime: int = 15 * 60
+    code_max_attempts: int = 5
+    resend_interval: int = 60
+    resend_max: int = 5
+    reset_link_lifetime: int = 3600
+    unblock_link_lifetime: int = 24 * 3600
+    lockout_threshold: int = 10
+    lockout_base_seconds: int = 60
+    lockout_max_seconds: int = 3600
+    register_limit_ip: str = "10 per hour"
+    code_limit_ip: str = "30 per minute"
+    reset_limit_ip: str = "10 per hour"
+
+
+@dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -88,6 +121,8 @@ class Config:
     session: SessionConfig = field(default_factory=SessionConfig)
     oidc: OidcConfig = field(default_factory=OidcConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
 
     @property
     def issuer(self) -> str:
@@ -227,6 +262,30 @@ def _validate(config: Config) -> None:
         raise ConfigError("i18n.default_locale must be one of i18n.locales")
     if config.server.trusted_proxies < 0:
         raise ConfigError("server.trusted_proxies must not be negative")
+    if config.mail.backend not in ("console", "smtp"):
+        raise ConfigError("mail.backend must be console or smtp")
+    if config.mail.backend == "console" and issuer.scheme == "https":
+        raise ConfigError("mail.backend must be smtp when the issuer uses https")
+    if config.mail.security not in ("none", "starttls", "tls"):
+        raise ConfigError("mail.security must be none, starttls or tls")
+    if "@" not in config.mail.from_address:
+        raise ConfigError("mail.from_address must be an email address")
+    accounts = config.accounts
+    if not 8 <= accounts.password_min_length <= accounts.password_max_length <= 1024:
+        raise ConfigError(
+            "accounts.password_min_length must be at least 8 and at most "
+            "accounts.password_max_length (at most 1024)"
+        )
+    for name in (
+        "code_lifetime",
+        "code_max_attempts",
+        "reset_link_lifetime",
+        "lockout_threshold",
+        "lockout_base_seconds",
+        "resend_max",
+    ):
+        if getattr(accounts, name) <= 0:
+            raise ConfigError(f"accounts.{name} must be positive")
     color = config.branding.primary_color
     if not (
         color.startswith("#")

@@ -19,3 +19,31 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class CodeInvalid(DomainError):
+    """A code or link is wrong, used, or superseded."""
+
+
+class CodeExpired(DomainError):
+    pass
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong codes: the code is dead, a new one must be requested."""
+
+
+class TooSoon(DomainError):
+    """Asked again too quickly (resend throttle)."""
+
+
+class PasswordRejected(DomainError):
+    """The new password breaks the policy; ``reason`` says which rule."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AccountBlocked(DomainError):
+    """Temporarily blocked after too many failed logins."""

@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, text
 from idp import create_app, database_url
 from idp.config import load_config
 from idp.store import db
+from tests.support.mail import Mailbox, SmtpSink
+from tests.support.mail import Mailbox, SmtpSink
 from tests.support.oidc import RelyingParty
 
 ISSUER = "http://localhost"
@@ -46,6 +48,25 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return url
 
 
+SMTP = SmtpSink()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    SMTP.start()
+    yield SMTP
+    SMTP.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_sink: SmtpSink) -> Iterator[Mailbox]:
+    """What the real SMTP server received during this test."""
+    smtp_sink.mailbox.messages.clear()
+    smtp_sink.mailbox.refuse = False
+    yield smtp_sink.mailbox
+    smtp_sink.mailbox.refuse = False
+
+
 def make_config(url: str, data_dir: Path, **overrides: dict[str, Any]) -> Any:
     sections: dict[str, dict[str, Any]] = {
         "server": {
@@ -54,6 +75,13 @@ def make_config(url: str, data_dir: Path, **overrides: dict[str, Any]) -> Any:
             "secret_key": "test-secret-key-that-is-long-enough-0123",
         },
         "database": {"url": url},
+        "mail": {
+            "backend": "smtp",
+            "host": "127.0.0.1",
+            "port": SMTP.port,
+            "from_address": "kunden-id@example.com",
+            "timeout": 5,
+        },
     }
     for section, values in overrides.items():
         sections.setdefault(section, {}).update(values)
@@ -61,7 +89,9 @@ def make_config(url: str, data_dir: Path, **overrides: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def app(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
+def app(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest, mailbox: Mailbox
+) -> Iterator[Flask]:
     marker = request.node.get_closest_marker("config")
     overrides = marker.kwargs if marker else {}
     app = create_app(make_config(database, tmp_path, **overrides), TESTING=True)

@@ -47,3 +47,19 @@ def test_wheel_contains_templates_translations_and_migrations(tmp_path):
     ):
         assert expected in names
     assert any(n.startswith("idp/translations/en/") for n in names)
+
+
+def test_migrations_downgrade_and_upgrade_again(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from idp import create_app, resource_dir
+    from tests.conftest import make_config
+
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'm.sqlite3'}", tmp_path))
+    directory = str(resource_dir("migrations"))
+    with app.app_context():
+        upgrade(directory=directory)
+        downgrade(directory=directory, revision="base")
+        upgrade(directory=directory)
+        assert db.inspect(db.engine).has_table("one_time_tokens")
+        db.engine.dispose()

@@ -2,6 +2,7 @@
 
 from idp.store.audit import AuditEvent
 from idp.store.base import db, utcnow
+from idp.store.mail import OutboxMessage
 from idp.store.oauth import (
     AuthMethod,
     AuthorizationCode,
@@ -12,6 +13,7 @@ from idp.store.oauth import (
     Token,
     digest,
 )
+from idp.store.tokens import OneTimeToken
 from idp.store.users import BrowserSession, User, UserStatus
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "Consent",
     "KeyState",
     "OAuthClient",
+    "OneTimeToken",
+    "OutboxMessage",
     "SigningKey",
     "Token",
     "User",
