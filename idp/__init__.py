@@ -94,8 +94,8 @@ def _local_secret(data_dir: Path) -> str:
 
 def _init_extensions(app: Flask) -> None:
     from idp import errorpages, i18n
-    from idp.mail import outbox
     from idp.extensions import babel, csrf, db, limiter, migrate
+    from idp.mail import outbox
     from idp.oidc import server
     from idp.oidc.keys import KeyRing
     from idp.security import headers

@@ -19,7 +19,6 @@ from idp import create_app, database_url
 from idp.config import load_config
 from idp.store import db
 from tests.support.mail import Mailbox, SmtpSink
-from tests.support.mail import Mailbox, SmtpSink
 from tests.support.oidc import RelyingParty
 
 ISSUER = "http://localhost"
