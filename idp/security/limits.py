@@ -10,11 +10,11 @@ from flask import current_app, request
 from idp.accounts import normalise_email
 
 
-def limit_from(setting: str) -> Callable[[], str]:
-    """A limit string read from ``[security]`` at request time."""
+def limit_from(setting: str, section: str = "security") -> Callable[[], str]:
+    """A limit string read from the config (``[security]`` by default) at request time."""
 
     def limit() -> str:
-        return str(getattr(current_app.config["IDP"].security, setting))
+        return str(getattr(getattr(current_app.config["IDP"], section), setting))
 
     return limit
 
