@@ -116,6 +116,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _context(app: Flask) -> None:
+    from flask import has_request_context
     from flask_babel import get_locale
 
     from idp.security.headers import csp_nonce
@@ -127,7 +128,7 @@ def _context(app: Flask) -> None:
             "branding": app.config["IDP"].branding,
             "current_locale": str(get_locale() or app.config["IDP"].i18n.default_locale),
             "csp_nonce": csp_nonce(),
-            "current_user": current_user(),
+            "current_user": current_user() if has_request_context() else None,
             "has_endpoint": lambda name: name in app.view_functions,
         }
 

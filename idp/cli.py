@@ -296,6 +296,44 @@ def users_add(email: str, password: str, given_name: str | None, family_name: st
     click.echo(f"created {user.email} (sub {user.sub})")
 
 
+# -- outbox -----------------------------------------------------------------
+@main.group()
+def outbox() -> None:
+    """Mail waiting to be sent."""
+
+
+@outbox.command("list")
+@with_app
+def outbox_list() -> None:
+    """Unsent messages: id, kind, recipient, tries, next try, last error."""
+    from idp.mail.outbox import pending
+
+    for message in pending():
+        state = "failed" if message.failed_at else f"next {message.next_attempt_at:%H:%M:%S}"
+        click.echo(f"{message.id}\t{message.kind}\t{message.to_address}\t{message.attempts} tries"
+                   f"\t{state}\t{message.last_error or ''}")
+
+
+@outbox.command("flush")
+@click.option("--retry-failed", is_flag=True, help="Also retry messages given up on.")
+@with_app
+def outbox_flush(retry_failed: bool) -> None:
+    """Send everything now, ignoring the backoff."""
+    from sqlalchemy import update
+
+    from idp.mail.outbox import deliver_due, pending
+    from idp.store import OutboxMessage, db, utcnow
+
+    query = update(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    values: dict[str, Any] = {"next_attempt_at": utcnow(), "claimed_until": None}
+    if retry_failed:
+        values.update(failed_at=None, attempts=0)
+    db.session.execute(query.values(**values))
+    db.session.commit()
+    sent = deliver_due(limit=1000)
+    click.echo(f"sent {sent}, {len(pending())} waiting")
+
+
 # -- keys -------------------------------------------------------------------
 @main.group()
 def keys() -> None:

@@ -125,6 +125,32 @@ def web(app: Flask) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def idp_cli(app: Flask, tmp_path: Path) -> Any:
+    """Run ``idp ...`` against the test database and SMTP sink; returns the output."""
+    from click.testing import CliRunner
+
+    from idp.cli import main
+
+    config = app.config["IDP"]
+    path = tmp_path / "idp.toml"
+    path.write_text(
+        f'[server]\nissuer = "{config.server.issuer}"\n'
+        f'secret_key = "{config.server.secret_key}"\ndata_dir = "{tmp_path}"\n'
+        f'[database]\nurl = "{config.database.url}"\n'
+        f'[mail]\nbackend = "smtp"\nhost = "127.0.0.1"\nport = {config.mail.port}\n'
+        f'from_address = "{config.mail.from_address}"\n',
+        encoding="utf-8",
+    )
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), *args])
+        assert (result.exit_code == 0) == ok, result.output
+        return str(result.output)
+
+    return run
+
+
+@pytest.fixture
 def client(web: Flask) -> FlaskClient:
     return web.test_client()
 

@@ -13,28 +13,9 @@ from idp.cli import main
 from tests.support.oidc import basic
 
 
-@pytest.fixture
-def idp(app, tmp_path):
-    """Run ``idp ...`` against the test database; returns the output."""
-    config = app.config["IDP"]
-    path = tmp_path / "idp.toml"
-    path.write_text(
-        f'[server]\nissuer = "{config.server.issuer}"\nsecret_key = "{config.server.secret_key}"\n'
-        f'data_dir = "{tmp_path}"\n[database]\nurl = "{config.database.url}"\n',
-        encoding="utf-8",
-    )
-
-    def run(*args: str, ok: bool = True) -> str:
-        result = CliRunner().invoke(main, ["--config", str(path), *args])
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-
-    return run
-
-
-def test_clients_lifecycle(idp, client):
+def test_clients_lifecycle(idp_cli, client):
     added = json.loads(
-        idp(
+        idp_cli(
             "clients",
             "add",
             "--name",
@@ -48,18 +29,18 @@ def test_clients_lifecycle(idp, client):
         )
     )
     assert added["client_id"] == "erp" and len(added["client_secret"]) >= 40
-    assert "erp\tERP\tclient_secret_post" in idp("clients", "list")
-    idp("clients", "update", "erp", "--name", "ERP Cloud", "--scope", "openid")
-    assert json.loads(idp("clients", "show", "erp"))["name"] == "ERP Cloud"
-    secret = json.loads(idp("clients", "rotate-secret", "erp"))["client_secret"]
+    assert "erp\tERP\tclient_secret_post" in idp_cli("clients", "list")
+    idp_cli("clients", "update", "erp", "--name", "ERP Cloud", "--scope", "openid")
+    assert json.loads(idp_cli("clients", "show", "erp"))["name"] == "ERP Cloud"
+    secret = json.loads(idp_cli("clients", "rotate-secret", "erp"))["client_secret"]
     form = {"grant_type": "client_credentials", "client_id": "erp"}
     assert (
         client.post("/token", data={**form, "client_secret": added["client_secret"]}).status_code
         == 401
     )
     assert client.post("/token", data={**form, "client_secret": secret}).status_code == 200
-    idp("clients", "remove", "erp")
-    assert "no client" in idp("clients", "show", "erp", ok=False)
+    idp_cli("clients", "remove", "erp")
+    assert "no client" in idp_cli("clients", "show", "erp", ok=False)
 
 
 @pytest.mark.parametrize(
@@ -72,19 +53,21 @@ def test_clients_lifecycle(idp, client):
         ["--redirect-uri", "https://x.example/cb"],
     ],
 )
-def test_clients_add_refuses_unsafe_registrations(idp, args):
-    assert "Error" in idp("clients", "add", *args, ok=False)
+def test_clients_add_refuses_unsafe_registrations(idp_cli, args):
+    assert "Error" in idp_cli("clients", "add", *args, ok=False)
 
 
-def test_users_add_creates_a_verified_user_who_can_log_in(idp, app):
+def test_users_add_creates_a_verified_user_who_can_log_in(idp_cli, app):
     from idp import accounts
 
-    idp("users", "add", "--email", "Neu@Example.de", "--password", "Ein-gutes-Passwort-1")
+    idp_cli("users", "add", "--email", "Neu@Example.de", "--password", "Ein-gutes-Passwort-1")
     assert accounts.find_by_email("neu@example.de").email_verified is True
-    assert "exists" in idp("users", "add", "--email", "neu@example.de", "--password", "x", ok=False)
+    assert "exists" in idp_cli(
+        "users", "add", "--email", "neu@example.de", "--password", "x", ok=False
+    )
 
 
-def test_key_rotation_keeps_old_tokens_valid(idp, client, oauth_client):
+def test_key_rotation_keeps_old_tokens_valid(idp_cli, client, oauth_client):
     def issue():
         return client.post(
             "/token",
@@ -94,10 +77,12 @@ def test_key_rotation_keeps_old_tokens_valid(idp, client, oauth_client):
 
     before = issue()
     next_kid = [
-        line.split("\t")[0] for line in idp("keys", "list").splitlines() if "\tRS256\tnext" in line
+        line.split("\t")[0]
+        for line in idp_cli("keys", "list").splitlines()
+        if "\tRS256\tnext" in line
     ][0]
     assert next_kid in client.get("/jwks").get_data(as_text=True)  # published ahead
-    idp("keys", "rotate", "--alg", "RS256")
+    idp_cli("keys", "rotate", "--alg", "RS256")
     client.application.extensions["idp.keyring"].loaded_at = 0  # skip the cache period
     after = issue()
     keys = KeySet.import_key_set(client.get("/jwks").json)
@@ -112,7 +97,7 @@ def test_bad_config_is_reported_with_the_key(tmp_path):
     assert result.exit_code == 1 and "oidc.code_lifetime" in result.output
 
 
-def test_prune_deletes_only_what_is_dead(idp, user, portal):
+def test_prune_deletes_only_what_is_dead(idp_cli, user, portal):
     import datetime as dt
 
     from sqlalchemy import func, select, update
@@ -129,7 +114,7 @@ def test_prune_deletes_only_what_is_dead(idp, user, portal):
     )
     db.session.execute(update(AuthorizationCode).values(expires_at=long_ago))
     db.session.commit()
-    assert idp("db", "prune") == "0 sessions, 1 codes, 1 tokens\n"
+    assert idp_cli("db", "prune") == "0 sessions, 1 codes, 1 tokens\n"
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Token)) == 1
     assert db.session.scalar(select(func.count()).select_from(BrowserSession)) == 1
