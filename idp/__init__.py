@@ -136,12 +136,15 @@ def _context(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from flask import redirect, url_for
 
-    from idp.flows import account, login
+    from idp.flows import account, login, recovery, registration, verification
     from idp.oidc import views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(recovery.bp)
+    app.register_blueprint(registration.bp)
+    app.register_blueprint(verification.bp)
     config = app.config["IDP"]
     if config.mail.backend == "console" and not config.uses_tls:
         from idp.mail import devpage

@@ -6,9 +6,10 @@ import unicodedata
 
 from sqlalchemy import select
 
+from idp import lockout
 from idp.audit import EventTag, record_event
 from idp.credentials import password as password_credential
-from idp.errors import AccountLocked, Conflict
+from idp.errors import AccountBlocked, AccountLocked, Conflict, InvalidCredentials
 from idp.store import User, db, utcnow
 
 MAX_EMAIL_LENGTH = 320
@@ -56,16 +57,30 @@ def create_user(
 def authenticate_password(email: str, password: str) -> User:
     """The password step of a login. Raises InvalidCredentials for an unknown email
     and a wrong password alike, AccountLocked only after the password was right
-    (so the lock does not reveal that the address exists)."""
+    (so the lock does not reveal that the address exists).
+
+    Brute-force protection (``idp.lockout``): every wrong password counts against
+    the account; from ``accounts.lockout_threshold`` failures on it raises
+    AccountBlocked instead, even for the right password while the block lasts. An
+    address without an account answers AccountBlocked after as many failures, so
+    the message does not tell the two apart. The password is verified in every
+    case, so the time taken does not tell either."""
     user = find_by_email(email) if len(email) <= MAX_EMAIL_LENGTH else None
+    blocked = user is not None and lockout.is_blocked(user)
     try:
         password_credential.verify(user, password)
-    except Exception:
+    except InvalidCredentials:
         record_event(EventTag.LOGIN_FAILED, user=user)
+        if lockout.note_failure(user, email):
+            raise AccountBlocked() from None
         raise
     assert user is not None
+    if blocked:
+        record_event(EventTag.LOGIN_FAILED, user=user, reason="blocked")
+        raise AccountBlocked()
     if not user.is_active:
         raise AccountLocked()
+    lockout.note_success(user)
     return user
 
 

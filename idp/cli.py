@@ -310,8 +310,10 @@ def outbox_list() -> None:
 
     for message in pending():
         state = "failed" if message.failed_at else f"next {message.next_attempt_at:%H:%M:%S}"
-        click.echo(f"{message.id}\t{message.kind}\t{message.to_address}\t{message.attempts} tries"
-                   f"\t{state}\t{message.last_error or ''}")
+        click.echo(
+            f"{message.id}\t{message.kind}\t{message.to_address}\t{message.attempts} tries"
+            f"\t{state}\t{message.last_error or ''}"
+        )
 
 
 @outbox.command("flush")

@@ -53,7 +53,8 @@ class ServerSessionInterface(SessionInterface):
         record = session.record
         if session.ended or (session.regenerate and record is not None):
             if record is not None:
-                db.session.delete(record)
+                # A bulk DELETE: the row may already be gone (end_all_sessions).
+                db.session.execute(delete(BrowserSession).where(BrowserSession.id == record.id))
             record = None
             if session.ended:
                 db.session.commit()

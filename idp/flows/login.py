@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp import accounts
-from idp.errors import AccountLocked, InvalidCredentials
+from idp.errors import AccountBlocked, AccountLocked, InvalidCredentials
 from idp.extensions import limiter
 from idp.flows import state
 from idp.oidc.authorize import ACR_PASSWORD
@@ -35,17 +35,10 @@ def login() -> BaseResponse | str:
         return _page(rid, email, _("Bitte geben Sie E-Mail-Adresse und Passwort ein."), 400)
     try:
         user = accounts.authenticate_password(email, password[:MAX_PASSWORD_LENGTH])
-    except InvalidCredentials:
-        db.session.commit()
-        return _page(rid, email, _("E-Mail-Adresse oder Passwort ist falsch."), 401)
-    except AccountLocked:
-        db.session.commit()
-        return _page(
-            rid,
-            email,
-            _("Ihr Konto ist gesperrt. Bitte wenden Sie sich an Ihren Administrator."),
-            403,
-        )
+    except (InvalidCredentials, AccountBlocked, AccountLocked) as failure:
+        db.session.commit()  # the failure counts
+        message, status = _failure(failure)
+        return _page(rid, email, message, status)
     begin_authenticated_session(
         user,
         amr=["pwd"],
@@ -61,6 +54,22 @@ def login() -> BaseResponse | str:
     if pending is not None:
         return redirect(url_for("oidc.resume", rid=rid))
     return redirect(url_for("account.index"))
+
+
+def _failure(failure: Exception) -> tuple[str, int]:
+    """The message for a failed password step. A blocked account and an unknown
+    address with as many failures get the same one (see ``idp.lockout``)."""
+    if isinstance(failure, AccountBlocked):
+        return (
+            _(
+                "Zu viele fehlgeschlagene Anmeldeversuche. Bitte versuchen Sie es später "
+                "erneut oder folgen Sie dem Link in der E-Mail, die wir Ihnen gesendet haben."
+            ),
+            429,
+        )
+    if isinstance(failure, AccountLocked):
+        return _("Ihr Konto ist gesperrt. Bitte wenden Sie sich an Ihren Administrator."), 403
+    return _("E-Mail-Adresse oder Passwort ist falsch."), 401
 
 
 def _page(rid: str, email: str, error: str | None = None, status: int = 200) -> BaseResponse:

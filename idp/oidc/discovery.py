@@ -64,6 +64,10 @@ def metadata(config: Config) -> dict[str, Any]:
         ],
         "end_session_endpoint": f"{issuer}/logout",
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 3
+        # Not in any OpenID spec: a custom, documented extension (as Keycloak and
+        # Ory publish one) naming the page where users manage their account, so
+        # relying parties can link to it instead of hard-coding the path.
+        "account_management_uri": f"{issuer}/account/",
     }
 
 
