@@ -47,3 +47,15 @@ class PasswordRejected(DomainError):
 
 class AccountBlocked(DomainError):
     """Temporarily blocked after too many failed logins."""
+
+
+class SendLimitReached(DomainError):
+    """ "Code erneut senden" asked for more often than ``accounts.resend_max`` allows."""
+
+
+class ChangeRejected(DomainError):
+    """A form breaks a rule; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors

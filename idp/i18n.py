@@ -42,3 +42,11 @@ def select_locale() -> str:
         return str(chosen)
     best = request.accept_languages.best_match(config.locales)
     return best or str(config.default_locale)
+
+
+def adopt_user_locale(locale: str | None) -> None:
+    """After sign-in the UI speaks the user's saved language, unless this visit
+    already chose one (``ui_locales`` from the relying party, or the switch)."""
+    session = current_session()
+    if locale in _supported() and SESSION_KEY not in session:
+        session[SESSION_KEY] = locale

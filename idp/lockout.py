@@ -30,7 +30,8 @@ from sqlalchemy import or_, update
 from idp import accounts, tokens
 from idp.audit import EventTag, record_event
 from idp.extensions import limiter
-from idp.mail.recovery import issuer_url, send_account_blocked
+from idp.mail import issuer_url
+from idp.mail.recovery import send_account_blocked
 from idp.store import User, UserStatus, db, utcnow
 from idp.tokens import Purpose
 

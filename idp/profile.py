@@ -17,7 +17,7 @@ from sqlalchemy import and_, delete, or_, select
 
 from idp.audit import EventTag, record_event
 from idp.credentials import password as password_credential
-from idp.errors import DomainError, InvalidCredentials, NotFound, PasswordRejected
+from idp.errors import ChangeRejected, InvalidCredentials, NotFound, PasswordRejected
 from idp.mail import account as account_mail
 from idp.oidc.tokens import revoke_for_user, revoke_where
 from idp.security.passwords import check_new_password
@@ -37,14 +37,6 @@ SALUTATIONS = ("frau", "herr", "divers")
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}  # endonyms: never translated
 MAX_NAME_LENGTH = 100  # users.given_name / family_name
 MAX_PASSWORD_INPUT = 1024  # longer input is cut before hashing, as at login
-
-
-class ChangeRejected(DomainError):
-    """The form breaks a rule; ``errors`` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
 
 
 # -- Personal data -------------------------------------------------------------

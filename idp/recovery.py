@@ -20,7 +20,9 @@ from idp import accounts, lockout, tokens
 from idp.audit import EventTag, record_event
 from idp.credentials.password import hash_password
 from idp.errors import CodeInvalid
-from idp.mail.recovery import issuer_url, send_password_changed, send_password_reset
+from idp.mail import issuer_url
+from idp.mail.account import send_password_changed
+from idp.mail.recovery import send_password_reset
 from idp.oidc.tokens import revoke_for_user
 from idp.security.passwords import check_new_password
 from idp.sessions import end_all_sessions

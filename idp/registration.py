@@ -17,15 +17,11 @@ from flask import current_app
 from idp import accounts, tokens
 from idp.audit import EventTag, record_event
 from idp.credentials import password as password_credential
-from idp.errors import CodeInvalid, Conflict, DomainError, TooManyAttempts, TooSoon
+from idp.errors import CodeInvalid, Conflict, SendLimitReached, TooManyAttempts, TooSoon
 from idp.mail import registration as mail
 from idp.security.passwords import check_new_password
 from idp.store import OneTimeToken, User, db, utcnow
 from idp.tokens import Purpose
-
-
-class SendLimitReached(DomainError):
-    """ "Code erneut senden" asked for more often than ``accounts.resend_max`` allows."""
 
 
 def begin_registration(

@@ -41,3 +41,21 @@ def test_browser_language_picks_english(client):
 def test_german_is_the_default(client):
     page = client.get("/login", headers={"Accept-Language": "fr"})
     assert b'<html lang="de">' in page.data and b"Anmelden" in page.data
+
+
+def test_after_login_the_page_speaks_the_users_language(app, client, user):
+    from idp.store import db
+    from tests.support.oidc import csrf_token
+
+    user.locale = "en"
+    db.session.commit()
+    page = client.get("/login")
+    client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(page),
+            "email": user.email,
+            "password": "Korrekt-Pferd-Batterie-1",
+        },
+    )
+    assert b'<html lang="en">' in client.get("/account/").data

@@ -18,9 +18,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp import i18n, profile
-from idp.errors import NotFound
+from idp.errors import ChangeRejected, NotFound
 from idp.extensions import limiter
-from idp.profile import ChangeRejected
 from idp.security.clientip import client_ip
 from idp.security.limits import limit_from
 from idp.sessions import current_session, current_user, end_session

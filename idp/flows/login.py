@@ -10,6 +10,7 @@ from idp import accounts
 from idp.errors import AccountBlocked, AccountLocked, InvalidCredentials
 from idp.extensions import limiter
 from idp.flows import state
+from idp.i18n import adopt_user_locale
 from idp.oidc.authorize import ACR_PASSWORD
 from idp.security.limits import account_key, limit_from
 from idp.sessions import begin_authenticated_session
@@ -47,6 +48,7 @@ def login() -> BaseResponse | str:
         keep=state.carried_over(),
     )
     accounts.note_login(user)
+    adopt_user_locale(user.locale)
     if pending is not None:
         pending.login_done = True
         state.save(rid, pending)

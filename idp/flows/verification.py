@@ -37,6 +37,7 @@ from idp.errors import (
     Conflict,
     DomainError,
     InvalidCredentials,
+    SendLimitReached,
     TooManyAttempts,
     TooSoon,
 )
@@ -139,7 +140,7 @@ def _messages() -> dict[type[DomainError], str]:
         ),
         CodeExpired: _("Der Code ist abgelaufen. Bitte fordern Sie einen neuen Code an."),
         TooManyAttempts: dead,
-        registration.SendLimitReached: _(
+        SendLimitReached: _(
             "Sie haben zu oft einen neuen Code angefordert. Bitte beginnen Sie erneut."
         ),
         Conflict: _("Diese E-Mail-Adresse wird bereits verwendet."),
@@ -188,7 +189,7 @@ def resend(flow: VerificationFlow) -> BaseResponse:
             seconds=current_app.config["IDP"].accounts.resend_interval,
         )
         return _code_page(flow, notice=message, status=429)
-    except (TooManyAttempts, registration.SendLimitReached) as exc:
+    except (TooManyAttempts, SendLimitReached) as exc:
         return _code_page(flow, notice=_messages()[type(exc)], dead=True, status=429)
     db.session.commit()
     flash(_("Wir haben einen neuen Code an %(email)s gesendet.", email=flow.email), "success")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
-
-from idp.mail import outbox
+from idp.mail import issuer_url, outbox
 from idp.store import User
 
 
 def send_password_changed(user: User) -> None:
-    """After a password change in the settings: if it was not the owner, the
-    mail tells them how to take the account back."""
-    # The recovery flow's page when it is installed, else the login page that links to it.
-    has_recovery = "recovery.start" in current_app.view_functions
-    reset_url = url_for("recovery.start" if has_recovery else "login.login", _external=True)
+    """After any password change (settings or reset): if it was not the owner,
+    the mail tells them how to take the account back."""
     outbox.queue(
-        "password_changed_notice", user.email, user.locale, email=user.email, reset_url=reset_url
+        "password_changed",
+        user.email,
+        user.locale,
+        email=user.email,
+        reset_url=issuer_url("recovery.start"),
     )
 
 

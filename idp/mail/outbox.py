@@ -125,11 +125,15 @@ def pending() -> list[OutboxMessage]:
     )
 
 
-class RetryThread(threading.Thread):
-    """Per process: retries due mail every ``mail.retry_seconds`` while any waits."""
+class DeliveryThread(threading.Thread):
+    """One per process: delivers right after a request queued mail (woken), and
+    retries due mail every ``mail.retry_seconds`` while any waits. Delivery never
+    happens on the request path, so a slow or absent SMTP server neither delays
+    the answer nor reveals by timing whether a mail was sent (unknown accounts
+    look like known ones)."""
 
     def __init__(self, app: Flask) -> None:
-        super().__init__(name="mail-retry", daemon=True)
+        super().__init__(name="mail-delivery", daemon=True)
         self.app = app
         self.wake = threading.Event()
 
@@ -142,7 +146,7 @@ class RetryThread(threading.Thread):
                 try:
                     deliver_due()
                 except Exception:  # keep the thread alive through database hiccups
-                    log.exception("mail retry failed")
+                    log.exception("mail delivery failed; the outbox keeps the message")
                     db.session.rollback()
                 finally:
                     db.session.remove()
@@ -151,20 +155,26 @@ class RetryThread(threading.Thread):
 def init_app(app: Flask) -> None:
     lock = threading.Lock()
 
+    def delivery_thread() -> DeliveryThread:
+        with lock:
+            thread = app.extensions.get("idp.mail_delivery")
+            if thread is None or not thread.is_alive():
+                thread = DeliveryThread(app)
+                app.extensions["idp.mail_delivery"] = thread
+                thread.start()
+            return thread
+
     @app.teardown_request
     def deliver_after_commit(error: BaseException | None) -> None:
         if error is not None or not g.pop("mail_queued", False):
             return
+        if not app.testing:
+            delivery_thread().wake.set()
+            return
+        # Tests deliver synchronously, so they can read the mail right away.
         db.session.rollback()  # only what the view committed goes out
         try:
             deliver_due()
         except Exception:
             log.exception("mail delivery failed; the outbox keeps the message")
             db.session.rollback()
-        if not app.testing:
-            with lock:
-                thread = app.extensions.get("idp.mail_retry")
-                if thread is None or not thread.is_alive():
-                    thread = RetryThread(app)
-                    app.extensions["idp.mail_retry"] = thread
-                    thread.start()

@@ -3,20 +3,10 @@ notices to the address that owns the account."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import current_app
 
-from flask import current_app, has_request_context, request, url_for
-
-from idp.mail import outbox
+from idp.mail import issuer_url, outbox
 from idp.store import User
-
-
-def _issuer_link(endpoint: str, **values: Any) -> str:
-    """An absolute link rooted at the configured issuer, never at the request's
-    Host header (a forged Host would plant another server in a genuine mail)."""
-    path = url_for(endpoint, **values)
-    root = request.script_root if has_request_context() else ""
-    return str(current_app.config["IDP"].issuer) + path[len(root) :]
 
 
 def _minutes() -> int:
@@ -37,8 +27,8 @@ def send_registration_attempt(owner: User) -> None:
         owner.email,
         owner.locale,
         email=owner.email,
-        login_url=_issuer_link("login.login"),
-        reset_url=_issuer_link("recovery.start" if has_recovery else "login.login"),
+        login_url=issuer_url("login.login"),
+        reset_url=issuer_url("recovery.start" if has_recovery else "login.login"),
     )
 
 
