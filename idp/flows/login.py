@@ -14,7 +14,7 @@ from idp.i18n import adopt_user_locale
 from idp.oidc.authorize import ACR_PASSWORD
 from idp.security.limits import account_key, limit_from
 from idp.sessions import begin_authenticated_session
-from idp.store import db
+from idp.store import User, db
 
 bp = Blueprint("login", __name__)
 
@@ -40,6 +40,14 @@ def login() -> BaseResponse | str:
         db.session.commit()  # the failure counts
         message, status = _failure(failure)
         return _page(rid, email, message, status)
+    return finish_sign_in(user, rid)
+
+
+def finish_sign_in(user: User, rid: str) -> BaseResponse:
+    """Start the signed-in session (new id) and continue where the visitor came
+    from: the pending authorization request, or the account page. Every way of
+    signing in (password, registration) ends here; the MFA step will slot in
+    before it."""
     begin_authenticated_session(
         user,
         amr=["pwd"],
@@ -49,6 +57,7 @@ def login() -> BaseResponse | str:
     )
     accounts.note_login(user)
     adopt_user_locale(user.locale)
+    pending = state.load(rid)
     if pending is not None:
         pending.login_done = True
         state.save(rid, pending)

@@ -42,10 +42,9 @@ from idp.errors import (
     TooSoon,
 )
 from idp.extensions import limiter
-from idp.flows import state
-from idp.oidc.authorize import ACR_PASSWORD
+from idp.flows.login import finish_sign_in
 from idp.security.limits import limit_from
-from idp.sessions import begin_authenticated_session, current_session, current_user
+from idp.sessions import current_session, current_user
 from idp.store import OneTimeToken, User, db
 from idp.tokens import Purpose
 
@@ -169,7 +168,7 @@ def code(flow: VerificationFlow) -> BaseResponse:
         db.session.commit()
         flash(_("Ihre E-Mail-Adresse wurde geändert."), "success")
         return redirect(url_for("account.index"))
-    return _sign_in(user, flow.rid)
+    return finish_sign_in(user, flow.rid)
 
 
 @bp.post("/resend")
@@ -238,26 +237,6 @@ def _signed_in_user() -> User:
     user = current_user()
     assert user is not None  # flow_required
     return user
-
-
-def _sign_in(user: User, rid: str) -> BaseResponse:
-    """The new account is signed in and goes on to where the visitor came from."""
-    begin_authenticated_session(
-        user,
-        amr=["pwd"],
-        acr=ACR_PASSWORD,
-        user_agent=request.user_agent.string,
-        keep=state.carried_over(),
-    )
-    accounts.note_login(user)
-    pending = state.load(rid)
-    if pending is not None:
-        pending.login_done = True
-        state.save(rid, pending)
-    db.session.commit()
-    if pending is not None:
-        return redirect(url_for("oidc.resume", rid=rid))
-    return redirect(url_for("account.index"))
 
 
 def _code_page(
