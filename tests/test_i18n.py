@@ -14,22 +14,28 @@ METHODS = [("idp/**.py", "python"), ("templates/**.html", "jinja2"), ("templates
 
 
 def source_messages() -> set[str]:
-    found = extract_from_dir(str(ROOT), METHODS, keywords={"_": None, "gettext": None})
-    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
+    found = extract_from_dir(str(ROOT), METHODS, keywords=keywords)
+    return {key(message) for _, _, message, _, _ in found}
+
+
+def key(value):
+    """Plural entries are (singular, plural) pairs; make them hashable."""
+    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 def test_every_message_has_an_english_translation():
     with open(CATALOG / "messages.po", "rb") as f:
         catalog = read_po(f)
-    translated = {m.id for m in catalog if m.id and m.string}
+    translated = {key(m.id) for m in catalog if m.id and all(key(m.string))}
     assert source_messages() - translated == set(), "run scripts/translations and translate"
 
 
 def test_compiled_catalog_matches_the_po_file():
     with open(CATALOG / "messages.po", "rb") as f:
-        po = {m.id: m.string for m in read_po(f) if m.id}
+        po = {key(m.id): key(m.string) for m in read_po(f) if m.id}
     with open(CATALOG / "messages.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+        mo = {key(m.id): key(m.string) for m in read_mo(f) if m.id}
     assert po == mo, "run scripts/translations to compile"
 
 

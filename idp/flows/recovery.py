@@ -53,7 +53,7 @@ def start() -> BaseResponse:
     flash(
         _(
             "Wir haben den Link an die von Ihnen angegebene E-Mail-Adresse gesendet. "
-            "Verwenden Sie den Link aus der E-Mail, um Ihr Passwort zurück zu setzen."
+            "Verwenden Sie den Link aus der E-Mail, um Ihr Passwort zurückzusetzen."
         ),
         "info",
     )

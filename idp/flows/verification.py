@@ -26,7 +26,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -183,9 +183,10 @@ def resend(flow: VerificationFlow) -> BaseResponse:
         flash(_("Dieser Code ist nicht mehr gültig. Bitte beginnen Sie erneut."), "warning")
         return redirect(flow.restart_url)
     except TooSoon:
-        message = _(
-            "Bitte warten Sie %(seconds)d Sekunden, bevor Sie einen neuen Code anfordern.",
-            seconds=current_app.config["IDP"].accounts.resend_interval,
+        message = ngettext(
+            "Bitte warten Sie %(num)d Sekunde, bevor Sie einen neuen Code anfordern.",
+            "Bitte warten Sie %(num)d Sekunden, bevor Sie einen neuen Code anfordern.",
+            current_app.config["IDP"].accounts.resend_interval,
         )
         return _code_page(flow, notice=message, status=429)
     except (TooManyAttempts, SendLimitReached) as exc:

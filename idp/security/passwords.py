@@ -62,7 +62,7 @@ def check_new_password(
     if is_common(password) or (email and password.lower() == email.lower()):
         raise PasswordRejected(
             _(
-                "Dieses Passwort ist zu bekannt oder wurde in einem Datenleck "
+                "Dieses Passwort wird zu häufig verwendet oder wurde in einem Datenleck "
                 "gefunden. Bitte wählen Sie ein anderes."
             )
         )

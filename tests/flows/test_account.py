@@ -200,7 +200,7 @@ def test_wrong_current_password_is_refused_at_the_field(browser, user, mailbox):
     [
         ("kurz", None, "mindestens 8 Zeichen"),
         (NEW_PASSWORD, NEW_PASSWORD + "x", "stimmen nicht überein"),
-        ("password123", None, "zu bekannt"),
+        ("password123", None, "zu häufig"),
         (PASSWORD, None, "vom aktuellen unterscheiden"),
     ],
 )

@@ -194,7 +194,7 @@ def test_links_are_bound_to_their_purpose(client, user):
     [
         ("kurz", "kurz", "mindestens 8 Zeichen"),
         (NEW_PASSWORD, NEW_PASSWORD + "x", "stimmen nicht überein"),
-        ("password123", "password123", "zu bekannt"),
+        ("password123", "password123", "zu häufig"),
         ("x" * 5000, "x" * 5000, "höchstens 128 Zeichen"),
         ("", "", "mindestens 8 Zeichen"),
     ],

@@ -184,8 +184,8 @@ def test_resending_for_an_existing_address_looks_like_a_real_resend(client, web,
     [
         ("kurz-1", None, "password", "mindestens 8 Zeichen"),
         (PASSWORD, PASSWORD + "x", "password_confirm", "Die Passwörter stimmen nicht überein."),
-        ("password123", None, "password", "zu bekannt"),
-        ("Passwort1", None, "password", "zu bekannt"),
+        ("password123", None, "password", "zu häufig"),
+        ("Passwort1", None, "password", "zu häufig"),
         ("x" * 200, None, "password", "höchstens 128 Zeichen"),
     ],
 )
