@@ -52,7 +52,8 @@ def _flask_settings(config: Config, data_dir: Path) -> dict[str, Any]:
     if url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
     return {
-        "SECRET_KEY": config.server.secret_key or _local_secret(data_dir),
+        "SECRET_KEY": config.server.secret_key or _local_secret(data_dir, "secret_key"),
+        "MFA_ENCRYPTION_KEY": config.mfa.encryption_key or _local_secret(data_dir, "mfa_key"),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SQLALCHEMY_ECHO": config.database.echo,
@@ -81,11 +82,11 @@ def database_url(url: str) -> str:
     return url
 
 
-def _local_secret(data_dir: Path) -> str:
-    """Development only (config refuses an https issuer without a secret): one
-    secret per data directory, shared by every worker."""
+def _local_secret(data_dir: Path, name: str) -> str:
+    """Development only (config refuses an https issuer without secrets): one
+    secret per name and data directory, shared by every worker."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "secret_key"
+    path = data_dir / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
         path.chmod(0o600)
@@ -136,12 +137,13 @@ def _context(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from flask import redirect, url_for
 
-    from idp.flows import account, login, recovery, registration, verification
+    from idp.flows import account, login, mfa, recovery, registration, verification
     from idp.oidc import views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(mfa.bp)
     app.register_blueprint(recovery.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(verification.bp)

@@ -36,6 +36,14 @@ class EventTag(enum.StrEnum):
     ACCOUNT_DELETED = "account.deleted"
     ACCOUNT_BLOCKED = "account.blocked"
     ACCOUNT_UNBLOCKED = "account.unblocked"
+    MFA_ENROLLED = "mfa.enrolled"
+    MFA_REMOVED = "mfa.removed"
+    MFA_RECOVERY_CODE_CREATED = "mfa.recovery_code_created"
+    MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    MFA_RECOVERY_CHANNEL_SET = "mfa.recovery_channel_set"
+    MFA_RESET_REQUESTED = "mfa.reset_requested"
+    MFA_RESET_CANCELLED = "mfa.reset_cancelled"
+    MFA_RESET_DONE = "mfa.reset_done"
 
 
 def record_event(

@@ -113,6 +113,28 @@ class AccountsConfig:
 
 
 @dataclass
+class MfaConfig:
+    policy: str = "optional"
+    required_for_clients: list[str] = field(default_factory=list)
+    encryption_key: str = ""
+    remember_device_days: int = 30
+    totp_issuer: str = ""
+    recovery_wait_hours: int = 24
+    webauthn_rp_id: str = ""
+
+
+@dataclass
+class SmsConfig:
+    backend: str = "console"
+    url: str = ""
+    token: str = ""
+    sender: str = ""
+    timeout: int = 10
+    limit_per_number: str = "3 per 15 minutes"
+    limit_per_account: str = "3 per 15 minutes"
+
+
+@dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -123,6 +145,8 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
+    mfa: MfaConfig = field(default_factory=MfaConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
 
     @property
     def issuer(self) -> str:
@@ -286,6 +310,20 @@ def _validate(config: Config) -> None:
     ):
         if getattr(accounts, name) <= 0:
             raise ConfigError(f"accounts.{name} must be positive")
+    if config.mfa.policy not in ("optional", "required", "per_client"):
+        raise ConfigError("mfa.policy must be optional, required or per_client")
+    if config.mfa.encryption_key and len(config.mfa.encryption_key) < 32:
+        raise ConfigError("mfa.encryption_key must be at least 32 characters")
+    if not config.mfa.encryption_key and issuer.scheme == "https":
+        raise ConfigError("mfa.encryption_key must be set when the issuer uses https")
+    if config.mfa.remember_device_days < 0:
+        raise ConfigError("mfa.remember_device_days must not be negative")
+    if config.sms.backend not in ("console", "http"):
+        raise ConfigError("sms.backend must be console or http")
+    if config.sms.backend == "http" and not config.sms.url.startswith(("https://", "http://")):
+        raise ConfigError("sms.url must be an http(s) URL when sms.backend is http")
+    if config.sms.backend == "console" and issuer.scheme == "https":
+        raise ConfigError("sms.backend must be http when the issuer uses https")
     color = config.branding.primary_color
     if not (
         color.startswith("#")

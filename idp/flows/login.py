@@ -10,6 +10,7 @@ from idp import accounts
 from idp.errors import AccountBlocked, AccountLocked, InvalidCredentials
 from idp.extensions import limiter
 from idp.flows import state
+from idp.flows.mfa import after_first_factor
 from idp.i18n import adopt_user_locale
 from idp.oidc.authorize import ACR_PASSWORD
 from idp.security.limits import account_key, limit_from
@@ -40,10 +41,12 @@ def login() -> BaseResponse | str:
         db.session.commit()  # the failure counts
         message, status = _failure(failure)
         return _page(rid, email, message, status)
-    return finish_sign_in(user, rid)
+    return after_first_factor(user, rid, ["pwd"])
 
 
-def finish_sign_in(user: User, rid: str) -> BaseResponse:
+def finish_sign_in(
+    user: User, rid: str, *, amr: list[str] | None = None, acr: str = ACR_PASSWORD
+) -> BaseResponse:
     """Start the signed-in session (new id) and continue where the visitor came
     from: the pending authorization request, or the account page. Every way of
     signing in (password, registration) ends here; the MFA step will slot in

@@ -42,7 +42,7 @@ from idp.errors import (
     TooSoon,
 )
 from idp.extensions import limiter
-from idp.flows.login import finish_sign_in
+from idp.flows.mfa import after_first_factor
 from idp.security.limits import limit_from
 from idp.sessions import current_session, current_user
 from idp.store import OneTimeToken, User, db
@@ -168,7 +168,7 @@ def code(flow: VerificationFlow) -> BaseResponse:
         db.session.commit()
         flash(_("Ihre E-Mail-Adresse wurde geändert."), "success")
         return redirect(url_for("account.index"))
-    return finish_sign_in(user, flow.rid)
+    return after_first_factor(user, flow.rid, ["pwd"])
 
 
 @bp.post("/resend")

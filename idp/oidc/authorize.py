@@ -44,7 +44,7 @@ DISPLAY_VALUES = ("page", "popup", "touch", "wap")
 class Outcome:
     """How far the request got: which step it needs next, if any."""
 
-    needs: str | None = None  # "login" | "consent" | None
+    needs: str | None = None  # "login" | "mfa" | "consent" | None
     principal: Principal | None = None
 
 
@@ -81,7 +81,9 @@ def process(
     if outcome.needs is not None:
         if pending is None or rid is None:
             rid = state.stash(params)
-        endpoint = "login.login" if outcome.needs == "login" else "oidc.consent"
+        endpoint = {"login": "login.login", "consent": "oidc.consent", "mfa": "mfa.step_up"}[
+            outcome.needs
+        ]
         return redirect(url_for(endpoint, rid=rid))
     if rid is not None:
         state.drop(rid)
@@ -129,6 +131,10 @@ def decide(
         return Outcome(needs="login")
     assert principal is not None
     essential_acr = oidc_claims.requested_acr_values(requested_claims)
+    if principal.acr != ACR_MFA and _wants_mfa(params, essential_acr, principal):
+        if "none" in prompts:
+            raise LoginRequiredError()  # a second factor needs the user's hand
+        return Outcome(needs="mfa")
     if essential_acr and principal.acr not in essential_acr:
         # OIDC Core 5.5.1.1: an unmet essential acr is a failed authentication.
         raise AccessDeniedError("The requested authentication context cannot be met.")
@@ -139,6 +145,20 @@ def decide(
         return Outcome(needs="consent")
     principal.claims = requested_claims
     return Outcome(principal=principal)
+
+
+def _wants_mfa(params: dict[str, str], essential_acr: list[str], principal: Principal) -> bool:
+    """Step-up (OIDC Core 3.1.2.1 acr_values, 5.5.1.1 essential acr): ask for a
+    second factor when the client or the policy wants one and it can be had.
+    A voluntary ``acr_values`` for a user without factors is not met, and the
+    ID token says so truthfully in ``acr``."""
+    from idp import mfa
+
+    demanded = ACR_MFA in params.get("acr_values", "").split() or ACR_MFA in essential_acr
+    required = mfa.required_for(params.get("client_id"))
+    return required or (
+        demanded and (mfa.has_second_factor(principal.user) or ACR_MFA in essential_acr)
+    )
 
 
 def _needs_consent(

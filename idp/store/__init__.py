@@ -2,6 +2,7 @@
 
 from idp.store.audit import AuditEvent
 from idp.store.base import db, utcnow
+from idp.store.credentials import Credential, CredentialType, RememberedDevice
 from idp.store.mail import OutboxMessage
 from idp.store.oauth import (
     AuthMethod,
@@ -21,6 +22,9 @@ __all__ = [
     "AuthMethod",
     "AuthorizationCode",
     "BrowserSession",
+    "Credential",
+    "CredentialType",
+    "RememberedDevice",
     "Consent",
     "KeyState",
     "OAuthClient",

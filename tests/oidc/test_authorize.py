@@ -134,10 +134,16 @@ def test_claims_parameter_releases_named_claims_without_their_scope(client, user
     assert info.json == {"sub": user.sub, "phone_number": "+49301234567"}
 
 
-def test_unmet_essential_acr_is_access_denied(user, portal):
+def test_essential_mfa_acr_without_a_factor_leads_to_enrolment(client, user, portal):
     portal.sign_in(user.email, PASSWORD)
     claims = {"id_token": {"acr": {"essential": True, "values": ["urn:idp:acr:mfa"]}}}
-    assert error_of(portal.authorize(claims=json.dumps(claims))) == "access_denied"
+    response = portal.authorize(claims=json.dumps(claims))
+    assert "/mfa/step-up?rid=" in response.headers["Location"]
+    setup = client.get(client.get(response.headers["Location"]).headers["Location"])
+    assert b"vorgeschrieben" in setup.data
+    assert error_of(portal.authorize(claims=json.dumps(claims), prompt="none")) == (
+        "login_required"
+    )
 
 
 def test_ui_locales_switches_the_page_language(portal):
