@@ -218,11 +218,13 @@ def main(argv=None) -> int:
         peer_rounds.append(theirs)
         print(
             f"ours{tag}: idp serve (gunicorn, {args.workers} workers), {settings}"
-            f"{run_idp.experiment_note(ours_meta)}"
+            f"{run_idp.experiment_note(ours_meta)}\ncode: {ours_meta['code']}"
         )
         print(run_idp.format_targets(ours))
         print()
         print(f"peer{tag}: node-oidc-provider {peer_meta['version']}, {settings}")
+        if load.busy_note(peer_meta["load_before"]):
+            print(load.busy_note(peer_meta["load_before"]))
         load.print_table(theirs)
         print(flush=True)
     rows = ratio_rows(ours_rounds, peer_rounds)

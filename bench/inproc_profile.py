@@ -55,14 +55,16 @@ class CPUMeter:
         self.app = app
         self.cpu = 0.0
         self.calls = 0
-        self.by_call: dict[str, list] = {}  # "METHOD /path" -> [calls, cpu seconds]
+        self.by_call: dict[str, list] = {}  # "METHOD /path" -> [calls, cpu s, SQL, commits]
         self.profile: cProfile.Profile | None = None
+        self.sql: dict[str, int] = {"statements": 0, "commits": 0}  # see count_sql()
 
     def reset(self) -> None:
         self.cpu, self.calls, self.by_call = 0.0, 0, {}
 
     def __call__(self, environ, start_response):
         prof = self.profile
+        sql0, commits0 = self.sql["statements"], self.sql["commits"]
         t0 = time.process_time()
         if prof is not None:
             prof.enable()
@@ -76,10 +78,12 @@ class CPUMeter:
             self.cpu += spent
             self.calls += 1
             slot = self.by_call.setdefault(
-                f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}", [0, 0.0]
+                f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}", [0, 0.0, 0, 0]
             )
             slot[0] += 1
             slot[1] += spent
+            slot[2] += self.sql["statements"] - sql0
+            slot[3] += self.sql["commits"] - commits0
         return body
 
 
@@ -292,6 +296,7 @@ def main(argv=None) -> int:
         app = create_app(load_config(config_path, environ=env))
         sql = count_sql(app)
         meter = CPUMeter(app)
+        meter.sql = sql
         conn = WSGIConnection(meter, "127.0.0.1", port)
         disco = load.call(conn, "GET", "/.well-known/openid-configuration").json()
         flow = run_idp.code_flow_login(disco, client_secret, password)
@@ -334,8 +339,9 @@ def main(argv=None) -> int:
             cpu_ms = 1000.0 * meter.cpu / n
             if meter.calls > n:  # several HTTP calls per op: where does the CPU go?
                 parts = "\n".join(
-                    f"    {1000.0 * cpu / n:8.3f} ms/op  {calls / n:4.1f}x  {call}"
-                    for call, (calls, cpu) in meter.by_call.items()
+                    f"    {1000.0 * cpu / n:8.3f} ms/op  {calls / n:4.1f}x  "
+                    f"SQL {stmts / n:4.1f}  commits {commits / n:3.1f}  {call}"
+                    for call, (calls, cpu, stmts, commits) in meter.by_call.items()
                 )
                 breakdowns.append((name, parts))
             summary.append(

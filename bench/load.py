@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import html
 import http.client
@@ -58,6 +59,7 @@ __all__ = [
     "HTTPStatusError",
     "Response",
     "basic_auth",
+    "busy_note",
     "call",
     "client_credentials",
     "code_exchange",
@@ -77,6 +79,7 @@ __all__ = [
     "refresh",
     "requests_for",
     "run_scenario",
+    "system_load",
     "userinfo",
     "worker_index",
 ]
@@ -444,6 +447,49 @@ def cpu_delta_ms(before: dict, after: dict) -> float:
 # --------------------------------------------------------------------------
 # the runner
 # --------------------------------------------------------------------------
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user..steal (guest time is already in user)
+    return total - idle, total
+
+
+def system_load(sample_s: float = 1.0) -> dict:
+    """How busy the whole machine is right now (call it while the servers under
+    test and the driver are idle): other work skews CPU/op and ops/s.
+
+    ``cpu_busy_pct``: share of all CPUs' time spent busy during a short
+    ``sample_s`` sample (100 = every CPU busy), from /proc/stat; plus
+    ``loadavg_1m`` and ``cpus`` for information (the load average also still
+    counts a benchmark that ended within the last minute)."""
+    out: dict = {"cpus": os.cpu_count()}
+    with contextlib.suppress(OSError):
+        out["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    a = _cpu_times()
+    if a is not None and sample_s > 0:
+        time.sleep(sample_s)
+        b = _cpu_times()
+        if b is not None and b[1] > a[1]:
+            out["cpu_busy_pct"] = round(100.0 * (b[0] - a[0]) / (b[1] - a[1]), 1)
+    return out
+
+
+def busy_note(load: dict, threshold_pct: float = 15.0) -> str | None:
+    """A warning if other work kept the CPUs busy right before a run."""
+    busy = load.get("cpu_busy_pct")
+    if busy is not None and busy > threshold_pct:
+        return (
+            f"WARNING: the machine was {busy:g} % busy right before this run "
+            f"({load.get('cpus')} CPUs, load avg {load.get('loadavg_1m')}): numbers are skewed"
+        )
+    return None
 
 
 def worker_index() -> int:

@@ -134,6 +134,59 @@ def run_cli(idp: str, env: dict, *args: str, timeout: float = 120.0) -> str:
     return proc.stdout
 
 
+def _client_secret(out: str) -> str:
+    """client_secret from `idp clients add` output (JSON, maybe among log lines)."""
+    decoder = json.JSONDecoder()
+    for i, ch in enumerate(out):
+        if ch == "{" and (i == 0 or out[i - 1] == "\n"):
+            try:
+                obj, _ = decoder.raw_decode(out, i)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and obj.get("client_secret"):
+                return obj["client_secret"]
+    raise SystemExit(f"no client_secret in `idp clients add` output:\n{out[:2000]}")
+
+
+def code_version(env: dict) -> str:
+    """Which idp code runs: package dir, and commit (+dirty) if it is a git tree.
+
+    The package may be installed editable from a working tree that changes
+    while you measure; to pin it, run against a snapshot, e.g.
+    ``git archive HEAD | tar -x -C /tmp/snap`` and ``PYTHONPATH=/tmp/snap``.
+    """
+    probe = subprocess.run(
+        [sys.executable, "-c", "import idp, os; print(os.path.dirname(idp.__file__))"],
+        env=env,
+        cwd="/",  # not the caller's cwd: `-c` puts it first on sys.path
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    pkg = probe.stdout.strip()
+    if probe.returncode != 0 or not pkg:
+        return "?"
+    root = str(Path(pkg).parent)
+    rev = subprocess.run(
+        ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if rev.returncode != 0:
+        return f"{root} (not a git tree)"
+    dirty = subprocess.run(
+        ["git", "-C", root, "status", "--porcelain", "--", "idp", "templates", "migrations"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout.strip()
+    return f"{root} @ {rev.stdout.strip()}{' + uncommitted changes' if dirty else ''}"
+
+
 def provision(idp: str, env: dict, password: str) -> str:
     """db upgrade, bench client, bench user. Returns the client secret."""
     run_cli(idp, env, "db", "upgrade")
@@ -156,7 +209,7 @@ def provision(idp: str, env: dict, password: str) -> str:
         "client_credentials",
         "--first-party",
     )
-    secret = json.loads(out[out.index("{") :])["client_secret"]
+    secret = _client_secret(out)
     run_cli(
         idp,
         env,
@@ -484,6 +537,11 @@ def run(args, around=None) -> tuple[list[dict], dict]:
     password = secrets.token_urlsafe(18)
     log_path = data_dir / "server.log"
     proc = None
+    code = code_version(env)
+    load_before = load.system_load()
+    note = load.busy_note(load_before)
+    if note:
+        print(note, file=sys.stderr, flush=True)
     try:
         client_secret = provision(idp, env, password)
         if getattr(args, "sqlite_wal", False):
@@ -551,6 +609,9 @@ def run(args, around=None) -> tuple[list[dict], dict]:
         r["target_ok"] = target_check(r)[1] == "yes"
     meta = {
         "provider": "idp",
+        "code": code,
+        "load_before": load_before,
+        "load_after": load.system_load(),
         "base_url": base_url,
         "workers": args.workers,
         "server_pid": proc.pid,
@@ -564,6 +625,11 @@ def run(args, around=None) -> tuple[list[dict], dict]:
         "gunicorn_options": extra_gunicorn,
     }
     return results, meta
+
+
+def load_note(meta: dict) -> str:
+    note = load.busy_note(meta.get("load_before") or {})
+    return f"\n{note}" if note else ""
 
 
 def experiment_note(meta: dict) -> str:
@@ -585,6 +651,7 @@ def main(argv=None) -> int:
         f"idp (gunicorn, {args.workers} workers), concurrency {args.concurrency}, "
         f"{args.requests} ops/scenario (login {meta['login_requests']}), "
         f"limit {args.duration:g}s, warmup {args.warmup}{experiment_note(meta)}"
+        f"\ncode: {meta['code']}{load_note(meta)}"
     )
     print(format_targets(results), flush=True)
     if args.json:

@@ -43,6 +43,9 @@ def create_app(config: Config | None = None, **flask_config: Any) -> Flask:
         )
     _init_extensions(app)
     _register_blueprints(app)
+    from idp.oidc.fastpath import FastPaths
+
+    app.wsgi_app = FastPaths(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -51,6 +54,7 @@ def _flask_settings(config: Config, data_dir: Path) -> dict[str, Any]:
     engine_options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
+        _tune_sqlite()
     return {
         "SECRET_KEY": config.server.secret_key or _local_secret(data_dir, "secret_key"),
         "MFA_ENCRYPTION_KEY": config.mfa.encryption_key or _local_secret(data_dir, "mfa_key"),
@@ -72,6 +76,29 @@ def _flask_settings(config: Config, data_dir: Path) -> dict[str, Any]:
         "OAUTH2_ACCESS_TOKEN_GENERATOR": True,
         "PREFERRED_URL_SCHEME": "https" if config.uses_tls else "http",
     }
+
+
+def _tune_sqlite() -> None:
+    """WAL lets readers and the writer work at once, and synchronous=NORMAL is
+    durable across application crashes (only a power loss may drop the last
+    commits): a commit costs ~0.02 ms instead of ~2 ms of fsync."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if getattr(_tune_sqlite, "done", False):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def set_pragmas(connection: Any, _record: Any) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    _tune_sqlite.done = True  # type: ignore[attr-defined]
 
 
 def database_url(url: str) -> str:
@@ -137,7 +164,19 @@ def _context(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from flask import redirect, url_for
 
-    from idp.flows import account, login, mfa, recovery, registration, verification
+    from idp.flows import (
+        account,
+        login,
+        mfa,
+        mfa_passkey,
+        mfa_phone,
+        mfa_recovery,
+        mfa_recovery_channel,
+        mfa_totp,
+        recovery,
+        registration,
+        verification,
+    )
     from idp.oidc import views
 
     app.register_blueprint(views.bp)
@@ -147,6 +186,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recovery.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(verification.bp)
+    app.register_blueprint(mfa_phone.bp)
+    app.register_blueprint(mfa_totp.bp)
+    app.register_blueprint(mfa_recovery.bp)
+    app.register_blueprint(mfa_recovery_channel.bp)
+    app.register_blueprint(mfa_passkey.bp)
     config = app.config["IDP"]
     if config.mail.backend == "console" and not config.uses_tls:
         from idp.mail import devpage

@@ -44,10 +44,16 @@ def _respond(status: int, description: str) -> Response:
     return Response(body, status=status)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def reject_nul_bytes() -> Response | None:
     """PostgreSQL text cannot hold NUL, and no legitimate parameter contains one."""
-    values = [*request.args.values(), *request.form.values()]
-    if any("\x00" in value for value in values):
+    query = request.query_string
+    has_nul = b"%00" in query or b"\x00" in query
+    if not has_nul and request.method == "POST" and request.mimetype in FORM_TYPES:
+        has_nul = any("\x00" in value for value in request.form.values())
+    if has_nul:
         return _respond(400, "Request contains a NUL byte.")
     return None
 

@@ -83,7 +83,12 @@ def test_bad_input_never_breaks_an_endpoint(client, oauth_client, method, path, 
 
 
 @pytest.mark.config(
-    server={"issuer": "https://id.example", "secret_key": "a-production-secret-of-enough-length-42"}
+    server={
+        "issuer": "https://id.example",
+        "secret_key": "a-production-secret-of-enough-length-42",
+    },
+    mfa={"encryption_key": "another-production-secret-of-length-42"},
+    sms={"backend": "http", "url": "https://sms.example/send"},
 )
 def test_https_issuer_adds_hsts_and_secure_cookies(web):
     client = web.test_client()

@@ -205,6 +205,9 @@ def run(args) -> tuple[list[dict], dict]:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
 
     ensure_node_modules(args.npm_timeout)
+    load_before = load.system_load()
+    if load.busy_note(load_before):
+        print(load.busy_note(load_before), file=sys.stderr, flush=True)
     port = args.port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"node-peer-{port}.log"
@@ -281,6 +284,8 @@ def run(args) -> tuple[list[dict], dict]:
     meta = {
         "peer": "node-oidc-provider",
         "version": version,
+        "load_before": load_before,
+        "load_after": load.system_load(),
         "base_url": base_url,
         "server_pid": proc.pid,
         "concurrency": args.concurrency,
@@ -303,6 +308,8 @@ def main(argv=None) -> int:
         f"concurrency {args.concurrency}, {args.requests} ops/scenario "
         f"(login {meta['login_requests']}), limit {args.duration:g}s, warmup {args.warmup}"
     )
+    if load.busy_note(meta["load_before"]):
+        print(load.busy_note(meta["load_before"]))
     load.print_table(results)
     if args.json:
         load.write_json(args.json, results, **meta)

@@ -3,10 +3,8 @@ app because it only depends on configuration."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from idp.config import SIGNING_ALGS, Config
@@ -69,11 +67,3 @@ def metadata(config: Config) -> dict[str, Any]:
         # relying parties can link to it instead of hard-coding the path.
         "account_management_uri": f"{issuer}/account/",
     }
-
-
-def document_bytes() -> bytes:
-    cached: bytes | None = current_app.extensions.get("idp.discovery")
-    if cached is None:
-        cached = json.dumps(metadata(current_app.config["IDP"]), separators=(",", ":")).encode()
-        current_app.extensions["idp.discovery"] = cached
-    return cached

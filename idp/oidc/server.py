@@ -162,11 +162,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         user = db.session.get(User, row.user_id) if row.user_id else None
         if user is None or not user.is_active:
             return None  # invalid_grant, not "no user": RFC 6749 5.2
+        self.token_user = user  # authenticate_user needs it next; spare a query
         return row
 
     def authenticate_user(self, refresh_token: Token) -> Principal | None:
-        user = db.session.get(User, refresh_token.user_id) if refresh_token.user_id else None
-        if user is None or not user.is_active:
+        user: User | None = getattr(self, "token_user", None)
+        if user is None or user.id != refresh_token.user_id:
+            return None
+        if not user.is_active:
             return None
         return Principal(
             user=user,

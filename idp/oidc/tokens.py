@@ -184,10 +184,14 @@ def validate_access_token(value: str) -> tuple[Token, User | None]:
     claims = decode_jwt(value, typ=ACCESS_TOKEN_TYPE)
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
         raise InvalidToken("expired")
-    row = db.session.scalar(select(Token).where(Token.access_token_hash == digest(value)))
-    if row is None or row.revoked_at is not None:
+    found = db.session.execute(
+        select(Token, User)
+        .outerjoin(User, Token.user_id == User.id)
+        .where(Token.access_token_hash == digest(value))
+    ).first()
+    if found is None or found[0].revoked_at is not None:
         raise InvalidToken("revoked")
-    user = db.session.get(User, row.user_id) if row.user_id else None
+    row, user = found
     if row.user_id and (user is None or not user.is_active):
         raise InvalidToken("user inactive")
     return row, user

@@ -14,7 +14,6 @@ from idp.flows import state
 from idp.oidc import authorize as authz
 from idp.oidc import claims as oidc_claims
 from idp.oidc import discovery, logout
-from idp.oidc.keys import key_ring
 from idp.oidc.server import authorization_server
 from idp.oidc.tokens import InvalidToken, validate_access_token
 from idp.security.limits import limit_from
@@ -22,24 +21,6 @@ from idp.sessions import current_user
 from idp.store import Consent, db
 
 bp = Blueprint("oidc", __name__)
-
-
-@bp.get("/.well-known/openid-configuration")
-def openid_configuration() -> BaseResponse:
-    return Response(
-        discovery.document_bytes(),
-        mimetype="application/json",
-        headers={"Cache-Control": "public, max-age=300"},
-    )
-
-
-@bp.get("/jwks")
-def jwks() -> BaseResponse:
-    return Response(
-        key_ring().fresh().jwks_json,
-        mimetype="application/jwk-set+json",
-        headers={"Cache-Control": "public, max-age=60"},
-    )
 
 
 @bp.route("/authorize", methods=["GET", "POST"])

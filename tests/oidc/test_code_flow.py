@@ -94,3 +94,12 @@ def test_full_relying_party_dance(client, user, portal: RelyingParty):
     )
     assert logout.headers["Location"] == "https://portal.example/?state=bye"
     assert client.get("/account/").status_code == 302
+
+
+def test_discovery_and_jwks_are_cacheable_and_readable_cross_origin(client):
+    for path in ("/.well-known/openid-configuration", "/jwks"):
+        response = client.get(path)
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert response.headers["Cache-Control"].startswith("public, max-age=")
+        assert client.head(path).status_code == 200
+    assert client.post("/jwks").status_code in (404, 405)
