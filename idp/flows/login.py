@@ -49,12 +49,11 @@ def finish_sign_in(
 ) -> BaseResponse:
     """Start the signed-in session (new id) and continue where the visitor came
     from: the pending authorization request, or the account page. Every way of
-    signing in (password, registration) ends here; the MFA step will slot in
-    before it."""
+    signing in (password, registration, second factor, passkey) ends here."""
     begin_authenticated_session(
         user,
-        amr=["pwd"],
-        acr=ACR_PASSWORD,
+        amr=amr or ["pwd"],
+        acr=acr,
         user_agent=request.user_agent.string,
         keep=state.carried_over(),
     )
