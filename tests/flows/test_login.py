@@ -22,7 +22,9 @@ def post_login(client, email, password, page=None):
 def test_login_page_has_stable_ids_and_autocomplete(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'id="email" name="email" type="email"' in html
-    assert 'autocomplete="username"' in html and 'autocomplete="current-password"' in html
+    # "webauthn" lets the browser offer passkeys in the username autofill.
+    assert 'autocomplete="username webauthn"' in html
+    assert 'autocomplete="current-password"' in html
     assert 'id="login-submit"' in html
 
 

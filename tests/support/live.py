@@ -37,12 +37,15 @@ def _placeholder(environ: dict[str, Any], start_response: Callable[..., Any]) ->
 
 
 @contextmanager
-def serve(build: Callable[[str], Flask]) -> Iterator[LiveServer]:
+def serve(build: Callable[[str], Flask], host: str = HOST) -> Iterator[LiveServer]:
     """Serve ``build(base_url)`` in a daemon thread. The socket is bound (port 0)
     before the app is built, so the app can know its own URL (the issuer) and no
-    other process can take the port in between."""
+    other process can take the port in between.
+
+    ``host`` is the name in that URL; the socket is always 127.0.0.1. Passkey
+    tests use "localhost": browsers refuse an IP address as WebAuthn RP ID."""
     server = make_server(HOST, 0, _placeholder, threaded=True, request_handler=_QuietWSGIHandler)
-    url = f"http://{HOST}:{server.server_port}"
+    url = f"http://{host}:{server.server_port}"
     try:
         server.app = build(url)
     except BaseException:
