@@ -14,7 +14,7 @@ METHODS = [("idp/**.py", "python"), ("templates/**.html", "jinja2"), ("templates
 
 
 def source_messages() -> set[str]:
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
+    keywords = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
     found = extract_from_dir(str(ROOT), METHODS, keywords=keywords)
     return {key(message) for _, _, message, _, _ in found}
 

@@ -246,7 +246,9 @@ def _send_failure(failure: DomainError) -> str:
             current_app.config["IDP"].accounts.resend_interval,
         )
     if isinstance(failure, SendLimitReached):
-        return _("An diese Nummer wurden zu viele Codes gesendet. Bitte versuchen Sie es später.")
+        return _(
+            "An diese Nummer wurden zu viele Codes gesendet. Bitte versuchen Sie es später erneut."
+        )
     return _("Die SMS konnte nicht gesendet werden. Bitte versuchen Sie es später erneut.")
 
 

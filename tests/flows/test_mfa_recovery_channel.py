@@ -120,7 +120,7 @@ def test_recovery_email_counts_only_after_the_mailed_code(client, user, mailbox)
 def test_edit_page_quotes_the_manual_and_has_stable_fields(client, user):
     sign_in(client, user)
     html = client.get("/mfa/recovery-channel/").get_data(as_text=True)
-    assert "eine abweichende Telefonnummer im Wiederherstellungsprozeß" in html
+    assert "Für die Wiederherstellung ist eine abweichende Telefonnummer notwendig" in html
     assert 'id="recovery_email" name="recovery_email" type="email"' in html
     assert 'id="recovery_phone" name="recovery_phone" type="tel"' in html
     assert 'autocomplete="current-password"' in html and 'id="recovery-channel-submit"' in html
