@@ -44,6 +44,10 @@ class EventTag(enum.StrEnum):
     MFA_RESET_REQUESTED = "mfa.reset_requested"
     MFA_RESET_CANCELLED = "mfa.reset_cancelled"
     MFA_RESET_DONE = "mfa.reset_done"
+    CUSTOMER_IMPORTED = "customer.imported"
+    LEGACY_IMPORTED = "legacy.imported"
+    MEMBERSHIP_CREATED = "membership.created"
+    LEGACY_LINKED = "legacy.linked"
 
 
 def record_event(

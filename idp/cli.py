@@ -1,4 +1,5 @@
-"""The ``idp`` command: database, server, relying parties, users, keys."""
+"""The ``idp`` command: database, server, relying parties, users, customer
+accounts, legacy accounts, keys."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from idp.config import SIGNING_ALGS, ConfigError, load_config
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-DEFAULT_SCOPES = "openid profile email address phone"
+DEFAULT_SCOPES = "openid profile email address phone customer"
 
 
 @click.group()
@@ -294,6 +295,104 @@ def users_add(email: str, password: str, given_name: str | None, family_name: st
     except Conflict as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.email} (sub {user.sub})")
+
+
+# -- customer accounts --------------------------------------------------------
+@main.group()
+def customers() -> None:
+    """Import and inspect customer accounts (Kundenkonten)."""
+
+
+@customers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_app
+def customers_import(file: str) -> None:
+    """Create or update customer accounts from a UTF-8 CSV file with the header
+    customer_number,name,country,product_line. Exit code 1 if a line failed."""
+    from idp.orgs import service
+
+    _report(service.import_customers(_csv_rows(file)), "customer accounts")
+
+
+@customers.command("list")
+@with_app
+def customers_list() -> None:
+    """Every customer account: number, country, product line, name."""
+    from idp.store import CustomerAccount, db
+
+    query = select(CustomerAccount).order_by(CustomerAccount.customer_number)
+    for account in db.session.scalars(query):
+        click.echo(
+            f"{account.customer_number}\t{account.country}\t{account.product_line}\t{account.name}"
+        )
+
+
+@customers.command("show")
+@click.argument("number")
+@with_app
+def customers_show(number: str) -> None:
+    """One customer account with its memberships."""
+    from idp.orgs import service
+    from idp.store import Membership, User, db
+
+    account = service.find_customer(number.strip())
+    if account is None:
+        raise click.ClickException(f"no customer account {number!r}")
+    click.echo(f"{account.customer_number}  {account.name}")
+    click.echo(f"country: {account.country}, product line: {account.product_line}")
+    rows = db.session.execute(
+        select(Membership, User)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.customer_account_id == account.id)
+        .order_by(User.email)
+    ).all()
+    click.echo(f"memberships: {len(rows)}")
+    for membership, user in rows:
+        permissions = ",".join(sorted(membership.permissions or [])) or "-"
+        click.echo(f"  {user.email}\t{membership.role}\t{membership.status}\t{permissions}")
+
+
+@main.group()
+def legacy() -> None:
+    """Accounts of the old portal ("Servicewelt")."""
+
+
+@legacy.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_app
+def legacy_import(file: str) -> None:
+    """Create or update legacy accounts from a UTF-8 CSV file with the header
+    username,password_hash,hash_scheme,customer_number,email,given_name,family_name
+    (hash_scheme optional). Exit code 1 if a line failed."""
+    from idp.orgs import service
+
+    _report(service.import_legacy_accounts(_csv_rows(file)), "legacy accounts")
+
+
+def _csv_rows(file: str) -> list[dict[str, str]]:
+    import csv
+
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise click.ClickException(f"{file}: not a UTF-8 CSV file ({exc})") from exc
+
+
+def _report(result: Any, what: str) -> None:
+    """Print the summary and every refused line; fail (exit 1) if any was refused.
+    The good lines are committed all the same."""
+    from idp.store import db
+
+    click.echo(
+        f"{what}: {result.created} created, {result.updated} updated,"
+        f" {result.unchanged} unchanged, {len(result.errors)} refused"
+    )
+    for line, message in result.errors:
+        click.echo(f"line {line}: {message}", err=True)
+    if result.errors:
+        db.session.commit()
+        raise click.exceptions.Exit(1)
 
 
 # -- outbox -----------------------------------------------------------------

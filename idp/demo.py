@@ -1,10 +1,14 @@
-"""Demo data for the README's run command: one relying party, one user."""
+"""Demo data for the README's run command: one relying party, one user, the sample
+customer accounts and legacy accounts, and the user as administrator of one."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 from idp import accounts
+from idp.audit import EventTag, record_event
 from idp.oidc import clients
 from idp.oidc.server import query_client
 
@@ -13,6 +17,8 @@ DEMO_CLIENT_SECRET = "demo-portal-secret-change-me"  # noqa: S105 - published de
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passwort-2024"  # noqa: S105 - published demo value
 DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
+DEMO_CUSTOMER_NUMBER = "447712782"  # Bäckerei Schmidt GmbH
+DEMO_DATA = Path(__file__).parent / "demo_data"
 
 
 @dataclass
@@ -46,6 +52,7 @@ def seed() -> DemoInfo:
             salutation="Frau",
             locale="de",
         )
+    seed_customers()
     from idp.store import db
 
     db.session.commit()
@@ -54,12 +61,49 @@ def seed() -> DemoInfo:
     )
 
 
+def seed_customers() -> None:
+    """The sample customer and legacy accounts (copies of the shared sample data),
+    and the demo user as active administrator of Bäckerei Schmidt GmbH with every
+    permission."""
+    from idp.orgs import permissions, service
+    from idp.store import Membership, MembershipRole, MembershipStatus, db
+
+    for name, importer in (
+        ("customers-sample.csv", service.import_customers),
+        ("legacy-accounts-sample.csv", service.import_legacy_accounts),
+    ):
+        with (DEMO_DATA / name).open(encoding="utf-8", newline="") as handle:
+            importer(list(csv.DictReader(handle)))
+    user = accounts.find_by_email(DEMO_EMAIL)
+    account = service.find_customer(DEMO_CUSTOMER_NUMBER)
+    if user is None or account is None or service.membership_in(user, account):
+        return
+    db.session.add(
+        Membership(
+            user_id=user.id,
+            customer_account_id=account.id,
+            role=MembershipRole.ADMIN,
+            status=MembershipStatus.ACTIVE,
+            permissions=sorted(permissions.CODES),
+        )
+    )
+    record_event(
+        EventTag.MEMBERSHIP_CREATED,
+        user=user,
+        customer_number=DEMO_CUSTOMER_NUMBER,
+        status=str(MembershipStatus.ACTIVE),
+        via="demo",
+    )
+    db.session.flush()
+
+
 def banner(info: DemoInfo, issuer: str) -> str:
     return f"""
   Identity provider running at {issuer}
   Discovery:      {issuer}/.well-known/openid-configuration
 
   Demo user:      {info.email}  /  {info.password}
+                  (administrator of customer account {DEMO_CUSTOMER_NUMBER})
   Demo client:    {info.client_id}  /  {info.client_secret}
   Redirect URI:   {info.redirect_uri}
 

@@ -59,3 +59,12 @@ class ChangeRejected(DomainError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(errors))
         self.errors = errors
+
+
+class InvoicePrefix(DomainError):
+    """A customer number typed with the "D" printed before it on invoices; the
+    user is told to enter the 9 digits without it."""
+
+
+class InvalidCustomerNumber(DomainError):
+    """Not exactly 9 digits."""

@@ -40,7 +40,8 @@ def hash_password(password: str) -> str:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
+    """A hash to verify against when there is no account, so that costs the same."""
     return password_context.hash("not-a-real-password")
 
 
@@ -50,7 +51,7 @@ def verify(user: User | None, password: str) -> None:
     time does not tell whether an address has an account. A correct password
     stored in an old format is rehashed (the caller commits)."""
     if user is None or not user.password_hash:
-        password_context.verify(password, _dummy_hash())
+        password_context.verify(password, dummy_hash())
         raise InvalidCredentials()
     valid, new_hash = password_context.verify_and_update(password, user.password_hash)
     if not valid:

@@ -143,7 +143,9 @@ def decide(
         if "none" in prompts:
             raise ConsentRequiredError()
         return Outcome(needs="consent")
-    principal.claims = requested_claims
+    principal.claims = oidc_claims.with_customer_hint(
+        requested_claims, params.get("customer_number")
+    )
     return Outcome(principal=principal)
 
 

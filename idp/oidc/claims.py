@@ -4,6 +4,7 @@ request parameter (OIDC Core 5.5)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -35,7 +36,22 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 STANDARD_CLAIMS = tuple(c for claims in SCOPE_CLAIMS.values() for c in claims)
 # Claims about the authentication itself, set by the token code, never by a user.
 AUTHENTICATION_CLAIMS = ("sub", "auth_time", "acr", "amr", "nonce", "sid")
-SUPPORTED_CLAIMS = (*AUTHENTICATION_CLAIMS, "iss", "aud", "exp", "iat", *STANDARD_CLAIMS)
+# Scope ``customer``: the chosen membership (our contract with relying parties).
+CUSTOMER_SCOPE = "customer"
+CUSTOMER_CLAIMS = ("customer_number", "customer_name", "role", "permissions", "membership_status")
+# The customer number a client hinted at, kept with the code's claims request;
+# never a claim itself.
+CUSTOMER_HINT = "_customer_number"
+SUPPORTED_CLAIMS = (
+    *AUTHENTICATION_CLAIMS,
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    *STANDARD_CLAIMS,
+    *CUSTOMER_CLAIMS,
+)
+CUSTOMER_NUMBER = re.compile(r"[0-9]{9}")
 ADDRESS_FIELDS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
 
 
@@ -112,5 +128,30 @@ def release(
     names |= {n for n in ((claims or {}).get(target) or {}) if n in STANDARD_CLAIMS}
     available = user_claims(user)
     released = {n: available[n] for n in names if n in available}
+    released.update(customer_claims(user, scope, claims))
     released["sub"] = user.sub
     return released
+
+
+def with_customer_hint(
+    claims: dict[str, Any] | None, customer_number: str | None
+) -> dict[str, Any] | None:
+    """The claims request to store with the code, plus the client's
+    ``customer_number`` hint (a non-standard authorization parameter) when it is
+    one; anything else is ignored, not an error."""
+    if not customer_number or not CUSTOMER_NUMBER.fullmatch(customer_number):
+        return claims
+    return {**(claims or {}), CUSTOMER_HINT: customer_number}
+
+
+def customer_claims(user: User, scope: str, claims: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``customer`` scope's claims, computed at issuance so that a change of
+    role or permissions shows in the next refresh; none if the user has no
+    membership or several and did not pick one."""
+    if CUSTOMER_SCOPE not in scope.split():
+        return {}
+    from idp.orgs import service
+
+    hint = (claims or {}).get(CUSTOMER_HINT)
+    membership = service.choose_membership(user, hint if isinstance(hint, str) else None)
+    return service.customer_claims(membership) if membership is not None else {}

@@ -13,7 +13,7 @@ from idp.oidc.tokens import revoke_where
 from idp.store import AuthMethod, AuthorizationCode, Consent, OAuthClient, Token, db, digest, utcnow
 
 GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
-DEFAULT_SCOPES = "openid profile email address phone"
+DEFAULT_SCOPES = "openid profile email address phone customer"
 
 
 def new_secret() -> str:

@@ -11,7 +11,7 @@ from idp.config import SIGNING_ALGS, Config
 from idp.oidc import authorize, claims
 from idp.oidc.server import TOKEN_AUTH_METHODS
 
-SCOPES = ["openid", "profile", "email", "address", "phone"]
+SCOPES = ["openid", "profile", "email", "address", "phone", "customer"]
 
 
 def scope_labels() -> dict[str, str]:
@@ -22,6 +22,7 @@ def scope_labels() -> dict[str, str]:
         "email": _("Ihre E-Mail-Adresse"),
         "address": _("Ihre Anschrift"),
         "phone": _("Ihre Telefonnummer"),
+        "customer": _("Ihr Kundenkonto, Ihre Rolle und Ihre Berechtigungen"),
     }
 
 

@@ -77,6 +77,9 @@ class TokenGenerator(BearerTokenGenerator):
                 claims["amr"] = principal.amr
             if principal.sid:
                 claims["sid"] = principal.sid
+            # RFC 9068 2.2.3.1: the same customer claims as the ID token, so
+            # resource servers need no userinfo call.
+            claims.update(oidc_claims.customer_claims(principal.user, scope, principal.claims))
         alg = config.oidc.default_signing_alg
         key = key_ring().signing_key(alg)
         header = {"alg": alg, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}

@@ -14,6 +14,15 @@ from idp.store.oauth import (
     Token,
     digest,
 )
+from idp.store.orgs import (
+    Country,
+    CustomerAccount,
+    LegacyAccount,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    ProductLine,
+)
 from idp.store.tokens import OneTimeToken
 from idp.store.users import BrowserSession, User, UserStatus
 
@@ -24,6 +33,13 @@ __all__ = [
     "BrowserSession",
     "Credential",
     "CredentialType",
+    "Country",
+    "CustomerAccount",
+    "LegacyAccount",
+    "Membership",
+    "MembershipRole",
+    "MembershipStatus",
+    "ProductLine",
     "RememberedDevice",
     "Consent",
     "KeyState",

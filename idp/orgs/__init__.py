@@ -1,0 +1,1 @@
+"""Customer accounts: permission catalogue, memberships, legacy accounts."""
