@@ -173,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
         mfa_recovery,
         mfa_recovery_channel,
         mfa_totp,
+        onboarding,
         recovery,
         registration,
         verification,
@@ -191,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mfa_recovery.bp)
     app.register_blueprint(mfa_recovery_channel.bp)
     app.register_blueprint(mfa_passkey.bp)
+    app.register_blueprint(onboarding.bp)
     config = app.config["IDP"]
     if config.mail.backend == "console" and not config.uses_tls:
         from idp.mail import devpage

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from idp import i18n, profile
 from idp.errors import ChangeRejected, NotFound
 from idp.extensions import limiter
+from idp.orgs.service import memberships_of
 from idp.security.clientip import client_ip
 from idp.security.limits import limit_from
 from idp.sessions import current_session, current_user, end_session
@@ -170,6 +171,7 @@ def _overview(user: User, errors: dict[str, str] | None = None) -> BaseResponse:
         user=user,
         sessions=profile.active_sessions(user, _current_session_id()),
         languages=profile.language_choices(),
+        memberships=memberships_of(user),
         errors=errors or {},
         values=request.form if errors else {},
         now=utcnow(),
