@@ -136,12 +136,15 @@ class DeliveryThread(threading.Thread):
         super().__init__(name="mail-delivery", daemon=True)
         self.app = app
         self.wake = threading.Event()
+        self.stopping = threading.Event()
 
     def run(self) -> None:
         interval = self.app.config["IDP"].mail.retry_seconds
-        while True:
+        while not self.stopping.is_set():
             self.wake.wait(interval)
             self.wake.clear()
+            if self.stopping.is_set():
+                return
             with self.app.app_context():
                 try:
                     deliver_due()
@@ -150,6 +153,15 @@ class DeliveryThread(threading.Thread):
                     db.session.rollback()
                 finally:
                     db.session.remove()
+
+
+def stop_delivery(app: Flask) -> None:
+    """End the app's delivery thread (an embedding server shutting down, tests)."""
+    thread = app.extensions.pop("idp.mail_delivery", None)
+    if thread is not None:
+        thread.stopping.set()
+        thread.wake.set()
+        thread.join(timeout=5)
 
 
 def init_app(app: Flask) -> None:

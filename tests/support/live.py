@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from idp.mail.outbox import stop_delivery
+
 HOST = "127.0.0.1"
 
 
@@ -59,6 +61,9 @@ def serve(build: Callable[[str], Flask], host: str = HOST) -> Iterator[LiveServe
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        # The provider's mail thread would otherwise outlive the server and keep
+        # polling the shared test database, racing later tests for their mail.
+        stop_delivery(server.app)
 
 
 @dataclass
