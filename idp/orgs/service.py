@@ -60,16 +60,7 @@ def import_customers(rows: Iterable[Mapping[str, Any]]) -> ImportResult:
         except ValueError as exc:
             result.errors.append((line, str(exc)))
             continue
-        account = find_customer(values["customer_number"])
-        if account is None:
-            db.session.add(CustomerAccount(**values))
-            result.created += 1
-        elif any(getattr(account, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(account, key, value)
-            result.updated += 1
-        else:
-            result.unchanged += 1
+        if not _upsert(find_customer(values["customer_number"]), CustomerAccount, values, result):
             continue
         record_event(
             EventTag.CUSTOMER_IMPORTED,
@@ -80,6 +71,22 @@ def import_customers(rows: Iterable[Mapping[str, Any]]) -> ImportResult:
         )
         db.session.flush()
     return result
+
+
+def _upsert(existing: Any, model: Any, values: dict[str, Any], result: ImportResult) -> bool:
+    """Create the row or bring it up to date; counts the outcome in ``result``
+    and says whether anything changed (and so deserves an audit event)."""
+    if existing is None:
+        db.session.add(model(**values))
+        result.created += 1
+        return True
+    if all(getattr(existing, key) == value for key, value in values.items()):
+        result.unchanged += 1
+        return False
+    for key, value in values.items():
+        setattr(existing, key, value)
+    result.updated += 1
+    return True
 
 
 def _customer_values(row: Mapping[str, Any]) -> dict[str, str]:
@@ -119,15 +126,7 @@ def import_legacy_accounts(rows: Iterable[Mapping[str, Any]]) -> ImportResult:
         legacy = db.session.scalar(
             select(LegacyAccount).where(LegacyAccount.username == values["username"])
         )
-        if legacy is None:
-            db.session.add(LegacyAccount(**values))
-            result.created += 1
-        elif any(getattr(legacy, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(legacy, key, value)
-            result.updated += 1
-        else:
-            result.unchanged += 1
+        if not _upsert(legacy, LegacyAccount, values, result):
             continue
         record_event(
             EventTag.LEGACY_IMPORTED,
