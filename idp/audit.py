@@ -8,7 +8,7 @@ from typing import Any
 from flask import has_request_context
 
 from idp.security.clientip import client_ip
-from idp.store import AuditEvent, User, db
+from idp.store import AuditEvent, CustomerAccount, User, db
 
 
 class EventTag(enum.StrEnum):
@@ -48,6 +48,20 @@ class EventTag(enum.StrEnum):
     LEGACY_IMPORTED = "legacy.imported"
     MEMBERSHIP_CREATED = "membership.created"
     LEGACY_LINKED = "legacy.linked"
+    MEMBERSHIP_ACTIVATED = "membership.activated"
+    MEMBERSHIP_PERMISSIONS_CHANGED = "membership.permissions_changed"
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
+    MEMBERSHIP_LOCKED = "membership.locked"
+    MEMBERSHIP_UNLOCKED = "membership.unlocked"
+    MEMBERSHIP_DELETED = "membership.deleted"
+    INVITATION_SENT = "invitation.sent"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    ADMIN_REQUESTED = "admin.requested"
+    ADMIN_REQUEST_CONSENTED = "admin.request_consented"
+    ADMIN_REQUEST_APPROVED = "admin.request_approved"
+    ADMIN_REQUEST_REJECTED = "admin.request_rejected"
+    ADMIN_CONTACTED = "admin.contacted"
+    BACKCHANNEL_LOGOUT_SENT = "logout.backchannel_sent"
 
 
 def record_event(
@@ -56,9 +70,13 @@ def record_event(
     user: User | None = None,
     actor: User | None = None,
     client_id: str | None = None,
+    account: CustomerAccount | None = None,
     **details: Any,
 ) -> AuditEvent:
+    """One audit event. ``account`` files it under a customer account, whose
+    administrators then see it in the user's change log."""
     event = AuditEvent(
+        customer_account_id=account.id if account else None,
         tag=str(tag),
         user_id=user.id if user else None,
         actor_id=actor.id if actor else None,

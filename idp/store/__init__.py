@@ -15,6 +15,8 @@ from idp.store.oauth import (
     digest,
 )
 from idp.store.orgs import (
+    AdminRequest,
+    AdminRequestStatus,
     Country,
     CustomerAccount,
     LegacyAccount,
@@ -27,6 +29,8 @@ from idp.store.tokens import OneTimeToken
 from idp.store.users import BrowserSession, User, UserStatus
 
 __all__ = [
+    "AdminRequest",
+    "AdminRequestStatus",
     "AuditEvent",
     "AuthMethod",
     "AuthorizationCode",

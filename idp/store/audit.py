@@ -21,6 +21,10 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # the customer account the change belongs to (memberships, invitations, ...)
+    customer_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_accounts.id", ondelete="SET NULL"), index=True
+    )
     client_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

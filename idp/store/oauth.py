@@ -44,6 +44,8 @@ class OAuthClient(db.Model, ClientMixin):  # type: ignore[name-defined]
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")
+    # OpenID Connect Back-Channel Logout 1.0: where logout tokens are POSTed
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     secret_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

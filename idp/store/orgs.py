@@ -39,6 +39,16 @@ class MembershipStatus(enum.StrEnum):
     LOCKED = "locked"
 
 
+class AdminRequestStatus(enum.StrEnum):
+    """An application for administrator rights ("Admin-Rechte beantragen")."""
+
+    AWAITING_CONSENT = "awaiting_consent"  # an existing administrator must agree first
+    PENDING = "pending"  # waiting for the operator
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
 class CustomerAccount(db.Model):  # type: ignore[name-defined]
     """A company as the billing system knows it, keyed by its 9-digit customer number."""
 
@@ -95,3 +105,25 @@ class LegacyAccount(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer_account: Mapped[CustomerAccount] = relationship(lazy="joined")
+
+
+class AdminRequest(db.Model):  # type: ignore[name-defined]
+    """A member's application for administrator rights: consented by an existing
+    administrator where there is one, then approved or rejected by the operator."""
+
+    __tablename__ = "admin_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(24), default=AdminRequestStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    consented_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    consented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(320))  # operator (email or "cli")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    membership: Mapped[Membership] = relationship(lazy="joined")

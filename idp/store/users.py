@@ -7,7 +7,7 @@ import enum
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.store.base import UTCDateTime, db, utcnow
@@ -57,6 +57,8 @@ class User(db.Model):  # type: ignore[name-defined]
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # operators approve administrators and run the operator pages
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def display_name(self) -> str:
