@@ -68,3 +68,15 @@ class InvoicePrefix(DomainError):
 
 class InvalidCustomerNumber(DomainError):
     """Not exactly 9 digits."""
+
+
+class Forbidden(DomainError):
+    """The user is known here but lacks the right (e.g. not an administrator)."""
+
+
+class InvalidPermissions(DomainError):
+    """Permission codes that the catalogue does not know."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"Unbekannte Berechtigungen: {', '.join(codes)}")
+        self.codes = codes
