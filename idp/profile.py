@@ -271,13 +271,23 @@ def delete_account(
         errors["password"] = _("Das Passwort ist falsch.")
     if errors:
         raise ChangeRejected(errors)
+    erase_account(user, keep_session_id=current_session_id)
+
+
+def erase_account(
+    user: User, *, keep_session_id: str | None = None, actor: User | None = None
+) -> None:
+    """Sessions (but ``keep_session_id``) end, tokens are revoked, codes, links,
+    consents and authorization codes go, the row is scrubbed and a notice goes
+    to the old address. Also used when an administrator removes a user's last
+    membership."""
     address, locale = user.email, user.locale
-    _end_other_sessions(user, current_session_id)
+    _end_other_sessions(user, keep_session_id)
     revoke_for_user(user)
     for model in (OneTimeToken, Consent, AuthorizationCode):
         db.session.execute(delete(model).where(model.user_id == user.id))
     _scrub(user)
-    record_event(EventTag.ACCOUNT_DELETED, user=user)
+    record_event(EventTag.ACCOUNT_DELETED, user=user, actor=actor)
     account_mail.send_account_deleted(address, locale)
 
 
