@@ -220,6 +220,7 @@ def link_legacy_account(user: User, username: str, password: str) -> Membership:
         EventTag.LEGACY_LINKED,
         user=user,
         actor=user,
+        account=legacy.customer_account,
         username=legacy.username,
         customer_number=legacy.customer_account.customer_number,
     )
@@ -247,6 +248,7 @@ def _new_membership(user: User, account: CustomerAccount, *, via: str) -> Member
         EventTag.MEMBERSHIP_CREATED,
         user=user,
         actor=user,
+        account=account,
         customer_number=account.customer_number,
         status=str(status),
         via=via,
