@@ -177,6 +177,10 @@ def client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="First-party clients skip the consent page.",
         ),
         click.option("--id-token-alg", type=click.Choice(SIGNING_ALGS)),
+        click.option(
+            "--backchannel-logout-uri",
+            help='Where logout tokens are POSTed (Back-Channel Logout 1.0); "" removes it.',
+        ),
     ]
     for option in reversed(options):
         func = option(func)

@@ -68,6 +68,7 @@ class OidcConfig:
     refresh_token_lifetime: int = 30 * 24 * 3600
     default_signing_alg: str = "RS256"
     key_cache_seconds: int = 60
+    backchannel_allow_http: bool = False
 
 
 @dataclass

@@ -17,6 +17,7 @@ DEMO_CLIENT_SECRET = "demo-portal-secret-change-me"  # noqa: S105 - published de
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passwort-2024"  # noqa: S105 - published demo value
 DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
+DEMO_BACKCHANNEL_LOGOUT_URI = "http://127.0.0.1:5001/backchannel-logout"
 DEMO_CUSTOMER_NUMBER = "447712782"  # Bäckerei Schmidt GmbH
 DEMO_DATA = Path(__file__).parent / "demo_data"
 
@@ -41,6 +42,7 @@ def seed() -> DemoInfo:
             post_logout_redirect_uris=["http://127.0.0.1:5001/", "http://localhost:5001/"],
             grant_types=["authorization_code", "refresh_token", "client_credentials"],
             first_party=True,
+            backchannel_logout_uri=DEMO_BACKCHANNEL_LOGOUT_URI,
         )
     if accounts.find_by_email(DEMO_EMAIL) is None:
         accounts.create_user(

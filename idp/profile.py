@@ -19,6 +19,7 @@ from idp.audit import EventTag, record_event
 from idp.credentials import password as password_credential
 from idp.errors import ChangeRejected, InvalidCredentials, NotFound, PasswordRejected
 from idp.mail import account as account_mail
+from idp.oidc.backchannel import notify_logout
 from idp.oidc.tokens import revoke_for_user, revoke_where
 from idp.security.passwords import check_new_password
 from idp.store import (
@@ -260,8 +261,9 @@ def delete_account(
     keep their subject and the ``sub`` is never handed out again (OIDC Core 2);
     the address becomes free for a new registration. Every other session ends
     (the caller signs the current browser out with ``sessions.end_session``),
-    tokens are revoked, codes, links, consents and authorization codes go, and
-    a notice goes to the old address in the user's language."""
+    tokens are revoked, relying parties are told by back-channel logout,
+    codes, links, consents and authorization codes go, and a notice goes to the
+    old address in the user's language."""
     errors: dict[str, str] = {}
     if not confirmed:
         errors["confirm"] = _("Bitte bestätigen Sie, dass Sie Ihr Konto löschen möchten.")
@@ -277,13 +279,15 @@ def delete_account(
 def erase_account(
     user: User, *, keep_session_id: str | None = None, actor: User | None = None
 ) -> None:
-    """Sessions (but ``keep_session_id``) end, tokens are revoked, codes, links,
-    consents and authorization codes go, the row is scrubbed and a notice goes
+    """Sessions (but ``keep_session_id``) end, tokens are revoked, relying
+    parties are told by back-channel logout, codes, links, consents and
+    authorization codes go, the row is scrubbed and a notice goes
     to the old address. Also used when an administrator removes a user's last
     membership."""
     address, locale = user.email, user.locale
     _end_other_sessions(user, keep_session_id)
     revoke_for_user(user)
+    notify_logout(user)
     for model in (OneTimeToken, Consent, AuthorizationCode):
         db.session.execute(delete(model).where(model.user_id == user.id))
     _scrub(user)

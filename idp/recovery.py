@@ -23,9 +23,8 @@ from idp.errors import CodeInvalid
 from idp.mail import issuer_url
 from idp.mail.account import send_password_changed
 from idp.mail.recovery import send_password_reset
-from idp.oidc.tokens import revoke_for_user
+from idp.oidc.backchannel import sign_out_everywhere
 from idp.security.passwords import check_new_password
-from idp.sessions import end_all_sessions
 from idp.store import User, UserStatus, db, utcnow
 from idp.tokens import Purpose
 
@@ -62,7 +61,8 @@ def reset_password(token: str, password: str, confirmation: str) -> User:
 
     The policy is checked first, so a rejected password leaves the link usable
     (PasswordRejected). Then every session ends and every token is revoked,
-    because whoever knew the old password may be signed in somewhere; the failed
+    because whoever knew the old password may be signed in somewhere (relying
+    parties hear of it by back-channel logout); the failed
     login counter and any block are cleared, since the owner has just proved
     control of the mailbox. A confirmation mail goes to the account. Raises
     CodeInvalid or CodeExpired for a dead link.
@@ -74,8 +74,7 @@ def reset_password(token: str, password: str, confirmation: str) -> User:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     lockout.clear(user)
-    end_all_sessions(user)
-    revoke_for_user(user)
+    sign_out_everywhere(user)
     record_event(EventTag.PASSWORD_RESET, user=user)
     send_password_changed(user)
     return user

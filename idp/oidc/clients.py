@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, select
 
 from idp.audit import EventTag, record_event
@@ -32,6 +34,7 @@ def register(
     first_party: bool | None = False,
     id_token_alg: str | None = None,
     secret: str | None = None,
+    backchannel_logout_uri: str | None = None,
 ) -> tuple[OAuthClient, str | None]:
     """Create a client; returns it with its secret in clear (shown once)."""
     client_id = client_id or secrets.token_urlsafe(16)
@@ -47,6 +50,7 @@ def register(
         auth_method=auth_method,
         first_party=bool(first_party),
         id_token_alg=id_token_alg or "RS256",
+        backchannel_logout_uri=backchannel_logout_uri,
     )
     plain = None
     if not client.is_public:
@@ -101,6 +105,7 @@ def describe(client: OAuthClient) -> dict[str, Any]:
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "first_party": client.first_party,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
     }
 
 
@@ -128,6 +133,10 @@ def _apply(client: OAuthClient, **values: Any) -> None:
         client.first_party = bool(values["first_party"])
     if "id_token_alg" in values:
         client.id_token_signed_response_alg = values["id_token_alg"]
+    if "backchannel_logout_uri" in values:
+        # An empty value removes the URI (`idp clients update --backchannel-logout-uri ""`).
+        uri = values["backchannel_logout_uri"]
+        client.backchannel_logout_uri = _check_backchannel_uri(uri) if uri else None
     if client.is_public and "client_credentials" in (client.grant_types or []):
         raise ValueError("public clients cannot use client_credentials")
     if "authorization_code" in (client.grant_types or []) and not client.redirect_uris:
@@ -142,3 +151,25 @@ def _check_uri(uri: str) -> str:
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
         raise ValueError(f"{uri!r}: plain http is only allowed for localhost")
     return uri
+
+
+def _check_backchannel_uri(uri: str) -> str:
+    """Back-Channel Logout 1.0 section 2.2: an absolute http(s) URI without a
+    fragment. Logout tokens travel in it, so plain http is for loopback only,
+    unless ``oidc.backchannel_allow_http`` permits it (a private network)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise ValueError(f"{uri!r} must be an absolute http(s) URI without fragment")
+    allow_http = has_app_context() and current_app.config["IDP"].oidc.backchannel_allow_http
+    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        raise ValueError(f"{uri!r}: plain http is only allowed for localhost")
+    return uri
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -62,6 +62,9 @@ def metadata(config: Config) -> dict[str, Any]:
             "client_secret_post",
         ],
         "end_session_endpoint": f"{issuer}/logout",
+        # Back-Channel Logout 1.0 section 2.1; logout tokens carry the sid
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 3
         # Not in any OpenID spec: a custom, documented extension (as Keycloak and
         # Ory publish one) naming the page where users manage their account, so

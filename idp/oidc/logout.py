@@ -4,7 +4,8 @@ With a valid ``id_token_hint`` for the signed-in user the logout happens at
 once; otherwise the user confirms it on a page (section 2: the OP SHOULD ask
 when it cannot tell the request came from the RP). ``post_logout_redirect_uri``
 is honoured only on exact match with a URI registered for the client that the
-hint or ``client_id`` names (section 3)."""
+hint or ``client_id`` names (section 3). Relying parties that registered a
+back-channel logout URI hear of the ended session through ``oidc.backchannel``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import EventTag, record_event
+from idp.oidc.backchannel import notify_logout
 from idp.oidc.server import query_client
 from idp.oidc.tokens import InvalidToken, decode_jwt, revoke_where
 from idp.sessions import current_session, current_user, end_session
@@ -59,6 +61,8 @@ def _sign_out() -> None:
     sid = end_session()
     if sid:
         revoke_where(Token.sid == sid)
+        if user is not None:
+            notify_logout(user, [sid])
     record_event(EventTag.LOGOUT, user=user)
 
 
