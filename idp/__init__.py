@@ -166,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
 
     from idp.flows import (
         account,
+        customer,
         login,
         mfa,
         mfa_passkey,
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mfa_recovery_channel.bp)
     app.register_blueprint(mfa_passkey.bp)
     app.register_blueprint(onboarding.bp)
+    app.register_blueprint(customer.bp)
     config = app.config["IDP"]
     if config.mail.backend == "console" and not config.uses_tls:
         from idp.mail import devpage
