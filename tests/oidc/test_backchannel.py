@@ -160,7 +160,7 @@ def test_relying_party_that_is_down_does_not_break_logout(
     started = time.monotonic()
     response = logout(client, id_token)
     assert response.status_code == 302
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2  # delivery would take 2.5 s (retries)
     with caplog.at_level(logging.WARNING, logger="idp.oidc.backchannel"):
         assert wait_for_deliveries(web, timeout=15)
 
