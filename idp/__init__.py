@@ -180,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
         verification,
     )
     from idp.oidc import views
+    from idp.orgs import operator
 
     app.register_blueprint(views.bp)
     app.register_blueprint(login.bp)
@@ -195,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mfa_passkey.bp)
     app.register_blueprint(onboarding.bp)
     app.register_blueprint(customer.bp)
+    app.register_blueprint(operator.bp)
     config = app.config["IDP"]
     if config.mail.backend == "console" and not config.uses_tls:
         from idp.mail import devpage

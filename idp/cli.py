@@ -301,6 +301,21 @@ def users_add(email: str, password: str, given_name: str | None, family_name: st
     click.echo(f"created {user.email} (sub {user.sub})")
 
 
+@users.command("operator")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the operator role away again.")
+@with_app
+def users_operator(email: str, revoke: bool) -> None:
+    """Make a user an operator (operator pages under /operator/), or no longer one."""
+    from idp import accounts
+
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user {email!r}")
+    user.is_operator = not revoke
+    click.echo(f"{user.email} is {'no longer ' if revoke else ''}an operator")
+
+
 # -- customer accounts --------------------------------------------------------
 @main.group()
 def customers() -> None:
@@ -397,6 +412,69 @@ def _report(result: Any, what: str) -> None:
     if result.errors:
         db.session.commit()
         raise click.exceptions.Exit(1)
+
+
+# -- admin requests -----------------------------------------------------------
+@main.group("admin-requests")
+def admin_requests_group() -> None:
+    """Applications for administrator rights ("Admin-Rechte beantragen")."""
+
+
+@admin_requests_group.command("list")
+@with_app
+def admin_requests_list() -> None:
+    """Requests waiting for the operator: id, date, customer number and name,
+    requester, consenting administrator ("-" if none was needed), reason."""
+    from idp.orgs import admin_requests
+
+    for request in admin_requests.pending_requests():
+        account = request.membership.customer_account
+        consenter = admin_requests.consenter_of(request)
+        reason = " ".join((request.reason or "").split())
+        click.echo(
+            f"{request.id}\t{request.created_at:%Y-%m-%d %H:%M}\t{account.customer_number}"
+            f"\t{account.name}\t{admin_requests.requester_of(request).email}"
+            f"\t{consenter.email if consenter else '-'}\t{reason}"
+        )
+
+
+@admin_requests_group.command("approve")
+@click.argument("request_id", type=int)
+@click.option("--note", help="Told to the requester in the decision mail.")
+@with_app
+def admin_requests_approve(request_id: int, note: str | None) -> None:
+    """Make the requester an administrator of the customer account."""
+    _decide_admin_request("approve", request_id, note)
+
+
+@admin_requests_group.command("reject")
+@click.argument("request_id", type=int)
+@click.option("--note", help="Told to the requester in the decision mail.")
+@with_app
+def admin_requests_reject(request_id: int, note: str | None) -> None:
+    """Refuse the request; the requester stays an employee."""
+    _decide_admin_request("reject", request_id, note)
+
+
+def _decide_admin_request(decision: str, request_id: int, note: str | None) -> None:
+    from idp.errors import ChangeRejected, Conflict, NotFound
+    from idp.mail.outbox import deliver_due
+    from idp.orgs import admin_requests
+    from idp.store import db
+
+    decide = admin_requests.approve if decision == "approve" else admin_requests.reject
+    try:
+        request = decide(request_id, operator="cli", note=note)
+    except NotFound as exc:
+        raise click.ClickException(f"no admin request {request_id}") from exc
+    except ChangeRejected as exc:
+        raise click.ClickException(" ".join(exc.errors.values())) from exc
+    except Conflict as exc:
+        raise click.ClickException(str(exc)) from exc
+    email, status = admin_requests.requester_of(request).email, request.status
+    db.session.commit()
+    deliver_due()  # the decision mail; the outbox keeps it if SMTP is down
+    click.echo(f"request {request_id} of {email}: {status}")
 
 
 # -- outbox -----------------------------------------------------------------

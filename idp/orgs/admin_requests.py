@@ -240,6 +240,13 @@ def requester_of(request: AdminRequest) -> User:
     return _user(request.membership)
 
 
+def consenter_of(request: AdminRequest) -> User | None:
+    """The administrator who agreed, if one had to (and still exists)."""
+    if request.consented_by_id is None:
+        return None
+    return db.session.get(User, request.consented_by_id)
+
+
 def _require_admin(account: CustomerAccount, user: User) -> None:
     if user.id not in {admin.id for admin in active_admins(account)}:
         raise Forbidden(_("Nur Administratoren des Kundenkontos dürfen das."))
