@@ -16,6 +16,8 @@ DEMO_CLIENT_ID = "demo-portal"
 DEMO_CLIENT_SECRET = "demo-portal-secret-change-me"  # noqa: S105 - published demo value
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passwort-2024"  # noqa: S105 - published demo value
+DEMO_OPERATOR_EMAIL = "operator@example.com"  # approves admin requests at /operator/
+DEMO_OPERATOR_PASSWORD = "Operator-Passwort-2024"  # noqa: S105 - published demo value
 DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
 DEMO_BACKCHANNEL_LOGOUT_URI = "http://127.0.0.1:5001/backchannel-logout"
 DEMO_CUSTOMER_NUMBER = "447712782"  # Bäckerei Schmidt GmbH
@@ -54,6 +56,16 @@ def seed() -> DemoInfo:
             salutation="Frau",
             locale="de",
         )
+    if accounts.find_by_email(DEMO_OPERATOR_EMAIL) is None:
+        operator = accounts.create_user(
+            DEMO_OPERATOR_EMAIL,
+            DEMO_OPERATOR_PASSWORD,
+            given_name="Otto",
+            family_name="Operator",
+            email_verified=True,
+            locale="de",
+        )
+        operator.is_operator = True
     seed_customers()
     from idp.store import db
 
@@ -106,6 +118,8 @@ def banner(info: DemoInfo, issuer: str) -> str:
 
   Demo user:      {info.email}  /  {info.password}
                   (administrator of customer account {DEMO_CUSTOMER_NUMBER})
+  Operator:       {DEMO_OPERATOR_EMAIL}  /  {DEMO_OPERATOR_PASSWORD}
+                  (admin requests at {issuer}/operator/)
   Demo client:    {info.client_id}  /  {info.client_secret}
   Redirect URI:   {info.redirect_uri}
 

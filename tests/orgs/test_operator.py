@@ -188,3 +188,16 @@ def test_request_approved_by_cli_shows_as_admin_role_at_the_next_token(
     refreshed = portal.refresh(tokens["refresh_token"]).json
     for claims in all_claims(client, refreshed):
         assert (claims["role"], claims["membership_status"]) == ("admin", "active")
+
+
+def test_demo_seed_creates_an_operator_who_gets_in(app, web):
+    from idp import demo
+
+    demo.seed()
+    demo.seed()  # idempotent
+    assert accounts.find_by_email(demo.DEMO_OPERATOR_EMAIL).is_operator
+    assert not accounts.find_by_email(demo.DEMO_EMAIL).is_operator
+    assert demo.DEMO_OPERATOR_PASSWORD in demo.banner(demo.seed(), "http://localhost")
+    browser = web.test_client()
+    post_login(browser, demo.DEMO_OPERATOR_EMAIL, demo.DEMO_OPERATOR_PASSWORD)
+    assert browser.get("/operator/").status_code == 200
