@@ -219,6 +219,7 @@ def end_one_session(user: User, sid: str, current_id: str | None) -> None:
         raise NotFound()
     db.session.delete(row)
     revoke_where(Token.sid == row.sid)
+    notify_logout(user, [row.sid])
     record_event(EventTag.SESSION_ENDED, user=user, sessions_ended=1)
 
 
@@ -230,7 +231,7 @@ def end_other_sessions(user: User, current_id: str | None) -> int:
     return ended
 
 
-def _end_other_sessions(user: User, keep_id: str | None) -> int:
+def _end_other_sessions(user: User, keep_id: str | None, *, notify: bool = True) -> int:
     """Delete every session row of the user but ``keep_id`` and revoke every token
     of the user that was not issued to the kept session."""
     keep = db.session.get(BrowserSession, keep_id) if keep_id else None
@@ -238,15 +239,17 @@ def _end_other_sessions(user: User, keep_id: str | None) -> int:
     others = BrowserSession.user_id == user.id
     if keep_sid is not None:
         others = and_(others, BrowserSession.id != keep_id)
-    count = len(db.session.scalars(select(BrowserSession.id).where(others)).all())
+    sids = list(db.session.scalars(select(BrowserSession.sid).where(others)))
     db.session.execute(delete(BrowserSession).where(others))
+    if sids and notify:
+        notify_logout(user, sids)
     if keep_sid is None:
         revoke_for_user(user)
     else:
         revoke_where(
             and_(Token.user_id == user.id, or_(Token.sid.is_(None), Token.sid != keep_sid))
         )
-    return count
+    return len(sids)
 
 
 # -- Deletion ------------------------------------------------------------------
@@ -285,9 +288,9 @@ def erase_account(
     to the old address. Also used when an administrator removes a user's last
     membership."""
     address, locale = user.email, user.locale
-    _end_other_sessions(user, keep_session_id)
+    _end_other_sessions(user, keep_session_id, notify=False)
     revoke_for_user(user)
-    notify_logout(user)
+    notify_logout(user)  # every session of the user, not just the ones ended here
     for model in (OneTimeToken, Consent, AuthorizationCode):
         db.session.execute(delete(model).where(model.user_id == user.id))
     _scrub(user)

@@ -224,3 +224,21 @@ def test_operator_may_allow_plain_http_on_a_private_network(app):
         backchannel_logout_uri="http://portal.internal:8080/backchannel-logout",
     )
     assert client.backchannel_logout_uri.startswith("http://portal.internal")
+
+
+def test_signing_out_other_sessions_names_each_ended_session(
+    app, client, user, portal, portal_client
+):
+    from idp import profile
+
+    with receiver() as rp:
+        use_backchannel(portal_client, rp.uri)
+        id_token = portal.tokens_for(user.email, PASSWORD)["id_token"]
+        sid = jwt.decode(id_token, KeySet.import_key_set(client.get("/jwks").json)).claims["sid"]
+
+        assert profile.end_other_sessions(user, current_id=None) == 1
+        db.session.commit()
+        assert wait_for_deliveries(app)
+
+    [token] = rp.logout_tokens()
+    assert logout_claims(client, token, "portal")["sid"] == sid
