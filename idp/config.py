@@ -45,6 +45,8 @@ class BrandingConfig:
     logo_url: str = ""
     primary_color: str = "#00815d"
     support_url: str = ""
+    portal_url: str = ""
+    portal_users_url: str = ""
 
 
 @dataclass
@@ -105,6 +107,7 @@ class AccountsConfig:
     resend_max: int = 5
     reset_link_lifetime: int = 3600
     unblock_link_lifetime: int = 24 * 3600
+    invitation_lifetime: int = 7 * 24 * 3600
     lockout_threshold: int = 10
     lockout_base_seconds: int = 60
     lockout_max_seconds: int = 3600
@@ -308,6 +311,7 @@ def _validate(config: Config) -> None:
         "lockout_threshold",
         "lockout_base_seconds",
         "resend_max",
+        "invitation_lifetime",
     ):
         if getattr(accounts, name) <= 0:
             raise ConfigError(f"accounts.{name} must be positive")
@@ -332,6 +336,10 @@ def _validate(config: Config) -> None:
         and all(c in "0123456789abcdefABCDEF" for c in color[1:])
     ):
         raise ConfigError("branding.primary_color must be a hex colour like #00815d")
+    for name in ("portal_url", "portal_users_url"):
+        url = getattr(config.branding, name)
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(f"branding.{name} must be an absolute http(s) URL")
 
 
 def as_dict(config: Config) -> dict[str, Any]:

@@ -48,8 +48,9 @@ def finish_sign_in(
     user: User, rid: str, *, amr: list[str] | None = None, acr: str = ACR_PASSWORD
 ) -> BaseResponse:
     """Start the signed-in session (new id) and continue where the visitor came
-    from: the pending authorization request, or the account page. Every way of
-    signing in (password, registration, second factor, passkey) ends here."""
+    from: the pending authorization request, else the landing a flow named
+    (``state.set_landing``), else the account page. Every way of signing in
+    (password, registration, second factor, passkey) ends here."""
     begin_authenticated_session(
         user,
         amr=amr or ["pwd"],
@@ -60,13 +61,14 @@ def finish_sign_in(
     accounts.note_login(user)
     adopt_user_locale(user.locale)
     pending = state.load(rid)
+    landing = state.pop_landing()
     if pending is not None:
         pending.login_done = True
         state.save(rid, pending)
     db.session.commit()
     if pending is not None:
         return redirect(url_for("oidc.resume", rid=rid))
-    return redirect(url_for("account.index"))
+    return redirect(landing or url_for("account.index"))
 
 
 def _failure(failure: Exception) -> tuple[str, int]:

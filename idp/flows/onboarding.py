@@ -1,7 +1,14 @@
 """Joining a customer account after signing up ("Starten Sie durch!"): choose the
 affiliation, then join by the 9-digit customer number or link an account of the
 old portal ("ehemals Servicewelt"). A pending authorization (``rid``) is kept
-through every step, so "Weiter" continues to the relying party.
+through every step, so "Weiter" continues to the relying party; "Später" goes on
+without a customer account.
+
+The authorization endpoint sends people here on its own (``oidc.authorize``):
+to onboarding when a client wants the ``customer`` scope and the user has no
+membership yet, and to the picker ("Kundenkonto auswählen") when the user has
+several and the client named none; the choice is kept with the pending
+authorization and ends up in the token.
 
 The rules (number format, who is active or pending, one link per legacy account)
 are ``idp.orgs.service``'s; this module only turns its outcomes into pages."""
@@ -28,6 +35,11 @@ bp = Blueprint("onboarding", __name__, url_prefix="/onboarding")
 MAX_NUMBER_LENGTH = 100
 MAX_USERNAME_LENGTH = 200
 MAX_PASSWORD_LENGTH = 1024
+STATUS_LABELS = {
+    MembershipStatus.ACTIVE: _l("Aktiv"),
+    MembershipStatus.PENDING: _l("Wartet auf Freischaltung"),
+    MembershipStatus.LOCKED: _l("Gesperrt"),
+}
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,61 @@ def join(user: User) -> BaseResponse | str:
         return _join_page(affiliation, _field_error(action or "", exc), 400)
     db.session.commit()
     return _done_page(membership)
+
+
+@bp.post("/skip")
+@login_required
+def skip(user: User) -> BaseResponse:
+    """ "Später": no customer account for now; a pending authorization goes on
+    without one (and does not offer onboarding again)."""
+    rid = _rid()
+    pending = state.load(rid)
+    if pending is None:
+        return redirect(url_for("account.index"))
+    pending.onboarding_done = True
+    state.save(rid, pending)
+    return redirect(url_for("oidc.resume", rid=rid))
+
+
+@bp.route("/choose", methods=["GET", "POST"])
+@login_required
+def choose(user: User) -> BaseResponse:
+    """ "Kundenkonto auswählen": which membership the pending authorization's
+    token carries. Locked memberships are shown but cannot be picked."""
+    rid = _rid()
+    pending = state.load(rid)
+    if pending is None:
+        return redirect(url_for("account.index"))
+    memberships = service.memberships_of(user)
+    if request.method == "GET":
+        return _choose_page(memberships, rid)
+    number = request.form.get("customer_number", "")[:MAX_NUMBER_LENGTH]
+    chosen = next(
+        (
+            m
+            for m in memberships
+            if m.customer_account.customer_number == number and m.status != MembershipStatus.LOCKED
+        ),
+        None,
+    )
+    if chosen is None:
+        return _choose_page(memberships, rid, _("Bitte wählen Sie ein Kundenkonto aus."), 400)
+    pending.customer_number = number
+    state.save(rid, pending)
+    return redirect(url_for("oidc.resume", rid=rid))
+
+
+def _choose_page(
+    memberships: list[Membership], rid: str, error: str | None = None, status: int = 200
+) -> BaseResponse:
+    body = render_template(
+        "flows/onboarding/choose.html",
+        memberships=memberships,
+        rid=rid,
+        error=error,
+        status_labels=STATUS_LABELS,
+    )
+    return Response(body, status=status)
 
 
 def _field_error(action: str, failure: Exception) -> dict[str, str]:

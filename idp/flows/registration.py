@@ -2,13 +2,16 @@
 the shared code page (flows/verification.py), which creates the account.
 
 A pending authorization request (``rid``) is carried through, so a visitor who
-registers from a relying party's login ends up back at that relying party."""
+registers from a relying party's login ends up back at that relying party (by
+way of onboarding when it asks for the ``customer`` scope). A visitor who came
+on their own is handed to onboarding ("Starten Sie durch!") once the code is
+typed, as the manual has it (2.1)."""
 
 from __future__ import annotations
 
 import unicodedata
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
@@ -37,7 +40,7 @@ def start() -> BaseResponse:
     if request.method == "GET":
         return _page(rid, {}, {})
     form = {name: request.form.get(name, "") for name in FIELDS}
-    errors = _field_errors(form)
+    errors = field_errors(form)
     if errors:
         return _page(rid, form, errors, 400)
     try:
@@ -52,10 +55,12 @@ def start() -> BaseResponse:
     except PasswordRejected as exc:
         return _page(rid, form, {"password": exc.reason}, 400)
     db.session.commit()
+    if not rid:
+        state.set_landing(url_for("onboarding.start"))
     return begin_flow(Purpose.REGISTRATION, row, rid)
 
 
-def _field_errors(form: dict[str, str]) -> dict[str, str]:
+def field_errors(form: dict[str, str]) -> dict[str, str]:
     """Missing and oversized input, each at its field; the password policy is the
     service's (``check_new_password``)."""
     errors = {"email": email_field_error(form["email"].strip())}

@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, OAuth
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
+    InteractionRequiredError,
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,
@@ -31,7 +32,7 @@ from idp.oidc import claims as oidc_claims
 from idp.oidc.server import Principal, authorization_server
 from idp.oidc.tokens import InvalidToken, decode_jwt
 from idp.sessions import current_session, current_user
-from idp.store import Consent, OAuthClient, db
+from idp.store import Consent, MembershipStatus, OAuthClient, db
 
 MAX_PARAM_LENGTH = 4096
 ACR_PASSWORD = "urn:idp:acr:pwd"
@@ -44,7 +45,8 @@ DISPLAY_VALUES = ("page", "popup", "touch", "wap")
 class Outcome:
     """How far the request got: which step it needs next, if any."""
 
-    needs: str | None = None  # "login" | "mfa" | "consent" | None
+    # "login" | "mfa" | "consent" | "onboarding" | "choose" | "locked" | None
+    needs: str | None = None
     principal: Principal | None = None
 
 
@@ -78,12 +80,20 @@ def process(
     except OAuth2Error as error:
         error.redirect_uri = error.redirect_uri or grant.redirect_uri
         return error_response(error, params)
+    if outcome.needs == "locked":
+        if rid is not None:
+            state.drop(rid)
+        return Response(render_template("flows/onboarding/locked.html"), status=403)
     if outcome.needs is not None:
         if pending is None or rid is None:
             rid = state.stash(params)
-        endpoint = {"login": "login.login", "consent": "oidc.consent", "mfa": "mfa.step_up"}[
-            outcome.needs
-        ]
+        endpoint = {
+            "login": "login.login",
+            "consent": "oidc.consent",
+            "mfa": "mfa.step_up",
+            "onboarding": "onboarding.start",
+            "choose": "onboarding.choose",
+        }[outcome.needs]
         return redirect(url_for(endpoint, rid=rid))
     if rid is not None:
         state.drop(rid)
@@ -143,10 +153,52 @@ def decide(
         if "none" in prompts:
             raise ConsentRequiredError()
         return Outcome(needs="consent")
-    principal.claims = oidc_claims.with_customer_hint(
-        requested_claims, params.get("customer_number")
-    )
+    needs, hint = _customer_step(client, oauth_request.scope or "", params, principal, pending)
+    if needs is not None:
+        return Outcome(needs=needs)
+    principal.claims = oidc_claims.with_customer_hint(requested_claims, hint)
     return Outcome(principal=principal)
+
+
+def _customer_step(
+    client: OAuthClient,
+    scope: str,
+    params: dict[str, str],
+    principal: Principal,
+    pending: state.PendingAuthorization | None,
+) -> tuple[str | None, str | None]:
+    """Scope ``customer``: the step the user needs first, if any, and the customer
+    number to keep with the code (the one picked here, else the client's hint).
+
+    No membership yet: onboarding is offered (once; "Später" goes on without).
+    Several and no usable hint (or ``prompt=select_account``): the user picks one.
+    Every membership locked: this client is closed to the user. With
+    ``prompt=none`` none of these pages may be shown (OIDC Core 3.1.2.1)."""
+    from idp.orgs import service
+
+    picked = pending.customer_number if pending is not None else ""
+    hint = picked or params.get("customer_number")
+    if oidc_claims.CUSTOMER_SCOPE not in client.get_allowed_scope(scope).split():
+        return None, hint
+    prompts = set(params.get("prompt", "").split())
+    memberships = service.memberships_of(principal.user)
+    usable = [m for m in memberships if m.status != MembershipStatus.LOCKED]
+    if not memberships:
+        if "none" in prompts or (pending is not None and pending.onboarding_done):
+            return None, hint
+        return "onboarding", hint
+    if not usable:
+        if "none" in prompts:
+            raise AccessDeniedError("The user's access to every customer account is locked.")
+        return "locked", hint
+    choose = service.choose_membership(principal.user, hint) is None or (
+        "select_account" in prompts and not picked and len(usable) > 1
+    )
+    if choose:
+        if "none" in prompts:
+            raise InteractionRequiredError()  # the user must pick a customer account
+        return "choose", hint
+    return None, hint
 
 
 def _wants_mfa(params: dict[str, str], essential_acr: list[str], principal: Principal) -> bool:

@@ -30,6 +30,7 @@ from idp.store import (
     MembershipStatus,
     ProductLine,
     User,
+    UserStatus,
     db,
     utcnow,
 )
@@ -254,7 +255,31 @@ def _new_membership(user: User, account: CustomerAccount, *, via: str) -> Member
         via=via,
     )
     db.session.flush()
+    if status == MembershipStatus.PENDING:
+        notify_admins_of_pending(membership, user)
     return membership
+
+
+def notify_admins_of_pending(membership: Membership, member: User) -> None:
+    """ "Neue Accounts können nur noch vom Administrator aktiviert werden": every
+    active administrator of the customer account learns of the new member by mail."""
+    from idp.mail import invitations as mail
+
+    account = membership.customer_account
+    admins = db.session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.customer_account_id == account.id,
+            Membership.role == MembershipRole.ADMIN,
+            Membership.status == MembershipStatus.ACTIVE,
+            User.id != member.id,
+            User.status == UserStatus.ACTIVE,
+        )
+        .order_by(User.id)
+    )
+    for admin in admins:
+        mail.send_membership_pending(admin, member, account)
 
 
 def has_active_admin(account: CustomerAccount) -> bool:
@@ -294,8 +319,9 @@ def memberships_of(user: User) -> list[Membership]:
 def choose_membership(user: User, customer_number: str | None) -> Membership | None:
     """The membership a token carries: the hinted one if the user has it, else
     the only membership, else the only active one; None when that is ambiguous
-    (the user must pick)."""
-    memberships = memberships_of(user)
+    (the user must pick). A locked membership is never chosen: for a token it is
+    as if it did not exist."""
+    memberships = [m for m in memberships_of(user) if m.status != MembershipStatus.LOCKED]
     for membership in memberships:
         if customer_number and membership.customer_account.customer_number == customer_number:
             return membership

@@ -14,7 +14,9 @@ from idp import accounts
 from idp.orgs import service
 from idp.store import LegacyAccount, Membership, db
 from tests.flows.test_login import PASSWORD, post_login
-from tests.support.oidc import csrf_token
+from tests.flows.test_registration import NEW, enter_code, register
+from tests.oidc.test_code_flow import verify
+from tests.support.oidc import RID, csrf_token, query
 
 CUSTOMERS = [
     {"customer_number": "447712782", "name": "Bäckerei Schmidt GmbH", "country": "DE",
@@ -214,3 +216,123 @@ def test_account_page_lists_memberships_and_links_to_onboarding(signed_in):
     row = row[: row.index("</tr>")]
     assert all(text in row for text in ("Bäckerei Schmidt GmbH", "Mitarbeiter", "Aktiv"))
     assert 'href="/onboarding/" id="add-customer-account"' in page
+
+
+# -- offered automatically ------------------------------------------------------------
+def customer_login(client, portal, user, **extra):
+    """Authorize with the ``customer`` scope, sign in (continuing the request),
+    and stop at the first page that is not a redirect inside the provider."""
+    login_page = portal.follow(portal.authorize(scope="openid customer", **extra))
+    return portal.follow(portal.submit_login(login_page, user.email, PASSWORD))
+
+
+def skip(client, page):
+    rid = RID.search(page.get_data(as_text=True))
+    form = {"csrf_token": csrf_token(page), "rid": rid.group(1) if rid else ""}
+    return client.post("/onboarding/skip", data=form)
+
+
+def test_a_direct_registration_is_handed_to_onboarding(client, customers, mailbox):
+    register(client)
+    done = enter_code(client, mailbox.code(NEW))
+    assert done.headers["Location"] == "/onboarding/"
+    page = client.get("/onboarding/")
+    assert "Starten Sie durch!" in page.get_data(as_text=True)
+    assert 'id="onboarding-skip"' in page.get_data(as_text=True)
+    assert skip(client, page).headers["Location"] == "/account/"
+
+
+def test_customer_scope_without_membership_offers_onboarding_then_continues(
+    client, user, customers, portal
+):
+    page = customer_login(client, portal, user)
+    assert page.status_code == 200 and page.request.path == "/onboarding/"
+    rid = page.request.args["rid"]
+    done = join(client, "447712782", url=f"/onboarding/join?group=sage50&rid={rid}")
+    assert f'href="/authorize/continue?rid={rid}"' in done.get_data(as_text=True)
+    callback = portal.follow(client.get(f"/authorize/continue?rid={rid}"))
+    tokens = portal.exchange(query(callback.headers["Location"])["code"]).json
+    claims = verify(client, tokens["id_token"], "portal")
+    assert claims["customer_number"] == "447712782" and claims["membership_status"] == "active"
+
+
+def test_later_continues_without_a_membership_and_is_not_asked_again(
+    client, user, customers, portal
+):
+    page = customer_login(client, portal, user)
+    callback = portal.follow(skip(client, page))
+    assert callback.headers["Location"].startswith(portal.redirect_uri)
+    tokens = portal.exchange(query(callback.headers["Location"])["code"]).json
+    assert "customer_number" not in verify(client, tokens["id_token"], "portal")
+    assert memberships(user) == []
+
+
+def test_silent_authorization_without_membership_skips_onboarding(client, user, customers, portal):
+    portal.sign_in(user.email, PASSWORD, scope="openid profile")
+    response = portal.authorize(scope="openid customer", prompt="none")
+    assert "code=" in response.headers["Location"]
+
+
+def test_clients_without_the_customer_scope_get_no_onboarding(client, user, customers, portal):
+    assert "code" in portal.sign_in(user.email, PASSWORD, scope="openid profile")
+
+
+def test_registration_for_a_customer_client_goes_through_onboarding(
+    client, customers, portal, mailbox
+):
+    login_page = portal.follow(portal.authorize(scope="openid customer"))
+    rid = login_page.request.args["rid"]
+    register(client, rid=rid, page=client.get(f"/register/?rid={rid}"))
+    page = portal.follow(enter_code(client, mailbox.code(NEW)))
+    assert page.request.path == "/onboarding/" and page.request.args["rid"] == rid
+    join(client, "523938499", url=f"/onboarding/join?group=dpw&rid={rid}")
+    callback = portal.follow(client.get(f"/authorize/continue?rid={rid}"))
+    assert "code=" in callback.headers["Location"]
+
+
+def test_skip_and_choose_need_a_signed_in_user(client):
+    assert client.get("/onboarding/choose").headers["Location"] == "/login"
+    page = client.get("/login")
+    response = client.post("/onboarding/skip", data={"csrf_token": csrf_token(page)})
+    assert response.headers["Location"] == "/login"
+
+
+def test_choose_without_a_pending_authorization_goes_to_the_account_page(signed_in):
+    assert signed_in.get("/onboarding/choose").headers["Location"] == "/account/"
+
+
+# -- administrators hear of pending members ---------------------------------------------
+def add_admin(email, status="active"):
+    admin = accounts.create_user(email, "Korrekt-Pferd-Batterie-2", given_name="Chef")
+    account = service.find_customer("447712782")
+    db.session.add(
+        Membership(user_id=admin.id, customer_account_id=account.id, role="admin", status=status)
+    )
+    db.session.commit()
+
+
+def test_a_pending_membership_mails_every_active_admin(signed_in, user, mailbox):
+    add_admin("chef@example.de")
+    add_admin("vize@example.de")
+    add_admin("ex@example.de", status="locked")
+    join(signed_in, "447712782")
+    assert sorted(m["To"] for m in mailbox.messages) == ["chef@example.de", "vize@example.de"]
+    mail = mailbox.last("chef@example.de")
+    assert mail["Subject"] == "Neuer Benutzer wartet auf Freischaltung"
+    text = mailbox.text(mail)
+    assert "Anna Schmidt (anna.schmidt@example.de)" in text and "Bäckerei Schmidt GmbH" in text
+    assert "Benutzerverwaltung des Portals" in text and "http" not in text
+
+
+@pytest.mark.config(
+    branding={"portal_users_url": "https://portal.example/users?c={customer_number}"}
+)
+def test_the_pending_mail_links_to_the_portal_user_management(signed_in, mailbox):
+    add_admin("chef@example.de")
+    join(signed_in, "447712782")
+    assert mailbox.link("chef@example.de") == "https://portal.example/users?c=447712782"
+
+
+def test_an_active_membership_mails_nobody(signed_in, mailbox):
+    join(signed_in, "447712782")
+    assert mailbox.messages == []

@@ -65,7 +65,7 @@ def test_login_page_links_to_registration(client):
     assert 'id="register" href="/register/"' in html
 
 
-def test_registration_with_the_mailed_code_signs_in_and_lands_on_the_account_page(client, mailbox):
+def test_registration_with_the_mailed_code_signs_in_and_lands_on_onboarding(client, mailbox):
     response = register(client, email=" Nora.Neumann@Example.DE ")
     assert response.status_code == 302 and response.headers["Location"] == "/verify/"
     page = client.get("/verify/").get_data(as_text=True)
@@ -76,7 +76,7 @@ def test_registration_with_the_mailed_code_signs_in_and_lands_on_the_account_pag
     assert mail["Subject"] == "Verifizieren Sie Ihre E-Mail-Adresse"
     assert find_user(NEW) is None  # nothing exists before the code
     done = enter_code(client, mailbox.code(NEW))
-    assert done.status_code == 302 and done.headers["Location"] == "/account/"
+    assert done.status_code == 302 and done.headers["Location"] == "/onboarding/"
     assert NEW in client.get("/account/").get_data(as_text=True)
     user = find_user(NEW)
     assert user.email_verified and (user.given_name, user.family_name) == ("Nora", "Neumann")
@@ -227,7 +227,7 @@ def test_registration_survives_a_mail_server_outage(client, mailbox):
     db.session.commit()
     assert deliver_due() == 1
     done = enter_code(client, mailbox.code(NEW))
-    assert done.headers["Location"] == "/account/"
+    assert done.headers["Location"] == "/onboarding/"
 
 
 @pytest.mark.parametrize(

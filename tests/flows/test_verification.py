@@ -82,7 +82,7 @@ def test_resend_sends_a_new_code_and_the_old_one_dies(client, mailbox):
     new = mailbox.code(NEW)
     if new != old:
         assert WRONG in enter_code(client, old).get_data(as_text=True)
-    assert enter_code(client, new).headers["Location"] == "/account/"
+    assert enter_code(client, new).headers["Location"] == "/onboarding/"
 
 
 def test_resend_keeps_the_count_of_wrong_tries(client, mailbox):
@@ -113,7 +113,7 @@ def test_expired_code_is_refused_and_a_resend_brings_a_working_one(client, mailb
     response = enter_code(client, mailbox.code(NEW))
     assert response.status_code == 400 and "abgelaufen" in response.get_data(as_text=True)
     post(client, "/verify/resend")
-    assert enter_code(client, mailbox.code(NEW)).headers["Location"] == "/account/"
+    assert enter_code(client, mailbox.code(NEW)).headers["Location"] == "/onboarding/"
 
 
 @pytest.mark.parametrize("typed", ["", "abcdef", "12345", "1234567", "12a456", "٣" * 6, "9" * 5000])
@@ -129,7 +129,7 @@ def test_code_with_spaces_or_fullwidth_digits_is_accepted(client, mailbox):
     register(client)
     code = mailbox.code(NEW)
     typed = " ".join(chr(ord(d) - ord("0") + ord("０")) for d in code)
-    assert enter_code(client, typed).headers["Location"] == "/account/"
+    assert enter_code(client, typed).headers["Location"] == "/onboarding/"
 
 
 def test_cancel_kills_the_code_and_returns_to_the_login_page(client, mailbox):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from idp.orgs import service
 from idp.store import AuthorizationCode, Token, db
 from tests.oidc.test_code_flow import verify
+from tests.support.oidc import RID, csrf_token, query
 
 PASSWORD = "Korrekt-Pferd-Batterie-1"
 CUSTOMER_CLAIMS = {"customer_number", "customer_name", "role", "permissions", "membership_status"}
@@ -30,6 +32,12 @@ def member(user):
                 "name": "Müller & Söhne KG",
                 "country": "DE",
                 "product_line": "sage100",
+            },
+            {
+                "customer_number": "523938499",
+                "name": "Elektro Weber e.K.",
+                "country": "AT",
+                "product_line": "dpw",
             },
         ]  # fmt: skip
     )
@@ -66,13 +74,9 @@ def test_without_the_customer_scope_there_are_no_customer_claims(client, user, m
         assert not CUSTOMER_CLAIMS & set(claims)
 
 
-def test_several_memberships_need_a_hint(client, user, member, portal):
+def test_several_memberships_with_a_hint_need_no_picker(client, user, member, portal):
     service.join_by_customer_number(user, "261973069")
     db.session.commit()
-    tokens = portal.tokens_for(user.email, PASSWORD, scope="openid customer")
-    for claims in all_claims(client, tokens):
-        assert not CUSTOMER_CLAIMS & set(claims)
-
     tokens = portal.tokens_for(
         user.email, PASSWORD, scope="openid customer", customer_number="261973069"
     )
@@ -82,6 +86,99 @@ def test_several_memberships_need_a_hint(client, user, member, portal):
         assert "_customer_number" not in claims
     stored = db.session.scalars(select(AuthorizationCode.claims)).all()
     assert {"_customer_number": "261973069"} in stored  # kept server-side only
+
+
+def signed_in_to_picker(portal, user, **extra):
+    """Authorize with scope ``customer``, sign in, and stop at the next page."""
+    login_page = portal.follow(portal.authorize(scope="openid customer", **extra))
+    return portal.follow(portal.submit_login(login_page, user.email, PASSWORD))
+
+
+def pick(portal, page, number):
+    return portal.http.post(
+        "/onboarding/choose",
+        data={"csrf_token": csrf_token(page), "rid": RID.search(page.text).group(1),
+              "customer_number": number},
+    )  # fmt: skip
+
+
+def test_several_memberships_without_a_hint_are_picked_and_the_pick_is_in_the_token(
+    client, user, member, portal
+):
+    service.join_by_customer_number(user, "261973069")
+    db.session.commit()
+    page = signed_in_to_picker(portal, user)
+    assert page.status_code == 200 and page.request.path == "/onboarding/choose"
+    text = html.unescape(page.text)
+    assert "Kundenkonto auswählen" in text
+    for number, name in (
+        ("447712782", "Bäckerei Schmidt GmbH"),
+        ("261973069", "Müller & Söhne KG"),
+    ):
+        row = text[text.index(f'id="choice-{number}"') :]
+        assert name in row[: row.index("</div>")] and "Aktiv" in row[: row.index("</div>")]
+    callback = portal.follow(pick(portal, page, "261973069"))
+    tokens = portal.exchange(query(callback.headers["Location"])["code"]).json
+    for claims in all_claims(client, tokens):
+        assert claims["customer_number"] == "261973069"
+    assert db.session.scalars(select(AuthorizationCode.claims)).all() == [
+        {"_customer_number": "261973069"}
+    ]
+
+
+def test_locked_memberships_cannot_be_picked(client, user, member, portal):
+    service.join_by_customer_number(user, "261973069")
+    other = service.join_by_customer_number(user, "523938499")
+    other.status = "locked"
+    db.session.commit()
+    page = signed_in_to_picker(portal, user)
+    assert 'id="customer-523938499" name="customer_number" value="523938499" disabled' in page.text
+    refused = pick(portal, page, "523938499")
+    assert refused.status_code == 400 and "Bitte wählen Sie ein Kundenkonto aus." in refused.text
+    assert pick(portal, page, "999999999").status_code == 400
+    callback = portal.follow(pick(portal, page, "447712782"))
+    assert "code=" in callback.headers["Location"]
+
+
+def test_a_locked_membership_is_never_chosen(client, user, member, portal):
+    service.join_by_customer_number(user, "261973069").status = "locked"
+    db.session.commit()
+    tokens = portal.tokens_for(
+        user.email, PASSWORD, scope="openid customer", customer_number="261973069"
+    )
+    for claims in all_claims(client, tokens):
+        assert claims["customer_number"] == "447712782"  # the only usable one, no picker
+
+
+def test_select_account_shows_the_picker_even_with_a_hint(client, user, member, portal):
+    service.join_by_customer_number(user, "261973069")
+    db.session.commit()
+    page = signed_in_to_picker(portal, user, prompt="select_account", customer_number="261973069")
+    assert page.request.path == "/onboarding/choose"
+
+
+def test_prompt_none_with_several_memberships_is_interaction_required(client, user, member, portal):
+    service.join_by_customer_number(user, "261973069")
+    db.session.commit()
+    portal.tokens_for(user.email, PASSWORD, customer_number="447712782", scope="openid customer")
+    response = portal.authorize(scope="openid customer", prompt="none")
+    assert query(response.headers["Location"])["error"] == "interaction_required"
+
+
+def test_a_user_whose_memberships_are_all_locked_is_refused(client, user, member, portal):
+    member.status = "locked"
+    db.session.commit()
+    page = signed_in_to_picker(portal, user)
+    assert page.status_code == 403
+    assert "Ihr Zugang wurde von Ihrem Administrator gesperrt." in page.text
+    assert db.session.scalar(select(AuthorizationCode.id)) is None
+    # signed in by now: a silent request gets the OAuth error at the redirect URI
+    silent = portal.authorize(scope="openid customer", prompt="none")
+    params = query(silent.headers["Location"])
+    assert silent.headers["Location"].startswith(portal.redirect_uri)
+    assert params["error"] == "access_denied" and params["state"] == portal.state
+    # clients that do not ask for the customer scope still let the user in
+    assert "code" in portal.sign_in(user.email, PASSWORD, scope="openid profile")
 
 
 def test_changed_permissions_show_at_the_next_refresh(client, user, member, portal):
