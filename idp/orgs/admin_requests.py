@@ -253,7 +253,9 @@ def _require_admin(account: CustomerAccount, user: User) -> None:
 
 
 def _find(request_id: int) -> AdminRequest:
-    request = db.session.get(AdminRequest, request_id)
+    # Ids beyond a 32-bit integer exist nowhere (and overflow SQLite's driver).
+    fits = 0 < request_id < 2**31
+    request = db.session.get(AdminRequest, request_id) if fits else None
     if request is None:
         raise NotFound(_("Diesen Antrag gibt es nicht."))
     return request

@@ -276,3 +276,21 @@ def test_contact_is_rate_limited(browser, admin, mailbox):
     codes = [browser.post(CONTACT, data=form).status_code for _ in range(11)]
     assert codes == [302] * 10 + [429]
     assert len(mailbox.to(admin.email)) == 10
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"subject": "a" * 20_000, "message": "b" * 20_000, "reason": "c" * 20_000},
+        {"subject": "\u202e\u0000", "message": "\ufeff", "accept_duties": ["y", "n"]},
+    ],
+)
+def test_odd_input_gets_a_page_not_a_crash(web, browser, admin, form):
+    chef = signed_in_as(web, admin)
+    for http in (browser, chef):
+        data = {"csrf_token": token(http), **form}
+        for path in (REQUEST, CONTACT, CONSENT):
+            assert http.post(path, data=data).status_code < 500
+        for request_id in ("1", "99999999999999999999999", "-1"):
+            url = f"/customer/admin-requests/{request_id}/consent?customer_number={NUMBER}"
+            assert http.post(url, data=data).status_code in (302, 400, 403, 404)

@@ -132,6 +132,7 @@ def test_operator_rejects(ops, member, user, mailbox):
         ("/operator/admin-requests/{id}", {"decision": "approve"}, 400),  # no CSRF token
         ("/operator/admin-requests/{id}", {"decision": "promote", "csrf": 1}, 400),
         ("/operator/admin-requests/4242", {"decision": "approve", "csrf": 1}, 404),
+        ("/operator/admin-requests/99999999999999999999", {"decision": "reject", "csrf": 1}, 404),
         (
             "/operator/admin-requests/{id}",
             {"decision": "approve", "note": "x" * 2001, "csrf": 1},
