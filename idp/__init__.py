@@ -179,10 +179,13 @@ def _register_blueprints(app: Flask) -> None:
         registration,
         verification,
     )
+    from idp.extensions import csrf
     from idp.oidc import views
-    from idp.orgs import operator
+    from idp.orgs import api, operator
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(mfa.bp)

@@ -34,6 +34,10 @@ def is_api_request() -> bool:
 
 
 def _respond(status: int, description: str) -> Response:
+    from idp.orgs import api_core as api
+
+    if api.is_api_path(request.path):
+        return api.http_error(status)
     if is_api_request():
         response = jsonify(
             error=OAUTH_ERRORS.get(status, "invalid_request"), error_description=description

@@ -39,6 +39,9 @@ AUTHENTICATION_CLAIMS = ("sub", "auth_time", "acr", "amr", "nonce", "sid")
 # Scope ``customer``: the chosen membership (our contract with relying parties).
 CUSTOMER_SCOPE = "customer"
 CUSTOMER_CLAIMS = ("customer_number", "customer_name", "role", "permissions", "membership_status")
+# Scope ``customer_admin``: access tokens for the administration API (/api/v1);
+# adds no claims, the API checks the user's role in each customer account.
+CUSTOMER_ADMIN_SCOPE = "customer_admin"
 # The customer number a client hinted at, kept with the code's claims request;
 # never a claim itself.
 CUSTOMER_HINT = "_customer_number"

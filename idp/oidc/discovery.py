@@ -11,7 +11,7 @@ from idp.config import SIGNING_ALGS, Config
 from idp.oidc import authorize, claims
 from idp.oidc.server import TOKEN_AUTH_METHODS
 
-SCOPES = ["openid", "profile", "email", "address", "phone", "customer"]
+SCOPES = ["openid", "profile", "email", "address", "phone", "customer", claims.CUSTOMER_ADMIN_SCOPE]
 
 
 def scope_labels() -> dict[str, str]:
@@ -23,6 +23,9 @@ def scope_labels() -> dict[str, str]:
         "address": _("Ihre Anschrift"),
         "phone": _("Ihre Telefonnummer"),
         "customer": _("Ihr Kundenkonto, Ihre Rolle und Ihre Berechtigungen"),
+        claims.CUSTOMER_ADMIN_SCOPE: _(
+            "Die Benutzer Ihres Kundenkontos verwalten, wenn Sie dort Administrator sind"
+        ),
     }
 
 
