@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     from idp.flows import (
         account,
         customer,
+        invitation,
         login,
         mfa,
         mfa_passkey,
@@ -198,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mfa_recovery_channel.bp)
     app.register_blueprint(mfa_passkey.bp)
     app.register_blueprint(onboarding.bp)
+    app.register_blueprint(invitation.bp)
     app.register_blueprint(customer.bp)
     app.register_blueprint(operator.bp)
     config = app.config["IDP"]

@@ -32,11 +32,14 @@ def begin_registration(
     given_name: str,
     family_name: str,
     locale: str,
+    invitation: dict[str, object] | None = None,
 ) -> OneTimeToken:
     """Check the password and issue the code record; raises PasswordRejected.
 
     ``email`` is normalised here. The pending account (names, argon2 hash,
-    language) waits in the record's payload; never the password itself."""
+    language) waits in the record's payload; never the password itself.
+    ``invitation`` (``invitation_id`` and the chosen salutation) rides along
+    when the registration answers an invitation, which is accepted with the code."""
     email = accounts.normalise_email(email)
     password = check_new_password(password, confirmation, email=email)
     password_hash = password_credential.hash_password(password)  # both paths: same timing
@@ -50,6 +53,7 @@ def begin_registration(
             "family_name": family_name,
             "password_hash": password_hash,
             "locale": locale,
+            **(invitation or {}),
         }
         record_event(EventTag.REGISTRATION_STARTED, email=email)
     row, code = tokens.issue_code(Purpose.REGISTRATION, email=email, payload=payload)
@@ -100,6 +104,10 @@ def complete_registration(token_id: int, code: str) -> User:
     except Conflict as exc:  # registered meanwhile in another browser
         raise CodeInvalid() from exc
     record_event(EventTag.EMAIL_VERIFIED, user=user)
+    if payload.get("invitation_id") is not None:
+        from idp.orgs import invitations
+
+        invitations.accept_after_registration(user, payload)
     return user
 
 

@@ -2,8 +2,10 @@
 
 A *code* is six digits the person types (registration, email change); it allows
 ``accounts.code_max_attempts`` wrong tries. A *link* carries a 256-bit random
-token (password reset, unblock). Both are stored as an HMAC keyed with the
-server secret, used once, and die at ``expires_at``.
+token (password reset, unblock, invitation). Both are stored as an HMAC keyed with
+the server secret, used once, and die at ``expires_at``. Most links belong to a
+user; an invitation link belongs to an address that may have no account yet
+(``issue_link_for_email``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Purpose(StrEnum):
     EMAIL_CHANGE = "email_change"
     PASSWORD_RESET = "password_reset"
     UNBLOCK = "unblock"
+    INVITATION = "invitation"
 
 
 def _hash(secret: str) -> str:
@@ -119,6 +122,26 @@ def issue_link(
     return row, token
 
 
+def issue_link_for_email(
+    purpose: Purpose, email: str, *, lifetime: int, payload: dict[str, Any] | None = None
+) -> tuple[OneTimeToken, str]:
+    """A new link token for an address rather than a user (an invitation to
+    someone who may have no account yet). Earlier links are left alone: an address
+    may hold invitations from several senders; callers retire what they supersede."""
+    token = secrets.token_urlsafe(32)
+    row = OneTimeToken(
+        purpose=str(purpose),
+        secret_hash=_hash(f"{purpose}:{token}"),
+        user_id=None,
+        email=email,
+        payload=payload or {},
+        expires_at=utcnow() + dt.timedelta(seconds=lifetime),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
 def find_link(purpose: Purpose, token: str) -> OneTimeToken:
     """The live link for ``token`` (not consumed yet); raises CodeInvalid/CodeExpired."""
     if not token or len(token) > 100:
@@ -144,6 +167,16 @@ def use_link(purpose: Purpose, token: str) -> OneTimeToken:
     row = find_link(purpose, token)
     _consume(row)
     return row
+
+
+def consume(row: OneTimeToken) -> None:
+    """Use up a link a flow holds by its record rather than its token (the
+    invitation behind a registration code); raises CodeInvalid/CodeExpired."""
+    if row.used_at is not None:
+        raise CodeInvalid()
+    if row.expires_at <= utcnow():
+        raise CodeExpired()
+    _consume(row)
 
 
 def _consume(row: OneTimeToken) -> None:
