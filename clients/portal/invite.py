@@ -16,7 +16,8 @@ from clients.portal.auth import admin_required, current_session
 from clients.portal.context import portal
 from clients.portal.i18n import _
 
-SALUTATIONS = ("", "Frau", "Herr")
+# The API's codes and their labels ("" = keine Angabe).
+SALUTATIONS = {"": "Keine Angabe", "frau": "Frau", "herr": "Herr", "divers": "Divers"}
 FORM_FIELDS = ("salutation", "given_name", "family_name", "email", "accept_terms")
 MAX_NAME = 100
 MAX_EMAIL = 254

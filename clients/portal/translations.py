@@ -220,6 +220,7 @@ ENGLISH: dict[str, str] = {
     "Keine Angabe": "Not specified",
     "Frau": "Ms",
     "Herr": "Mr",
+    "Divers": "Mx",
     "Vorname": "First name",
     "Nachname": "Last name",
     "Ich akzeptiere die Nutzungsbedingungen.": "I accept the terms of use.",
