@@ -218,3 +218,16 @@ def test_accepting_needs_a_signed_in_user_and_a_csrf_token(client, link):
     assert client.post(f"{link}/accept", data={}).status_code == 400
     response = client.post(f"{link}/accept", data={"csrf_token": csrf_token(page)})
     assert response.headers["Location"] == link
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"given_name": "x" * 5000},
+        {"password": "p" * 5000},
+        {"salutation": "s" * 5000, "family_name": "\x00"},
+    ],
+)
+def test_odd_input_gets_a_page_not_a_crash(client, link, form):
+    assert register(client, link, **form).status_code == 400
+    assert accounts.find_by_email(INVITED) is None

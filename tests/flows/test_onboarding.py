@@ -336,3 +336,14 @@ def test_the_pending_mail_links_to_the_portal_user_management(signed_in, mailbox
 def test_an_active_membership_mails_nobody(signed_in, mailbox):
     join(signed_in, "447712782")
     assert mailbox.messages == []
+
+
+@pytest.mark.parametrize("number", ["4" * 5000, "", "\x00"])
+def test_odd_picks_get_a_page_not_a_crash(client, user, customers, portal, number):
+    service.join_by_customer_number(user, "447712782")
+    service.join_by_customer_number(user, "523938499")
+    db.session.commit()
+    page = customer_login(client, portal, user)
+    rid = page.request.args["rid"]
+    form = {"csrf_token": csrf_token(page), "rid": rid, "customer_number": number}
+    assert client.post("/onboarding/choose", data=form).status_code == 400
