@@ -7,6 +7,7 @@ locking a user deletes all of its rows, which ends those sessions at once.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import secrets
 from typing import Any
@@ -27,7 +28,9 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         def on_update(_: Any) -> None:
             self.modified = True
 
-        super().__init__(dict(record.data) if record else {}, on_update)
+        # a deep copy: flash() appends to a list in place, which a shallow copy
+        # would share with the stored row, so the change would never be saved
+        super().__init__(copy.deepcopy(record.data) if record else {}, on_update)
         self.record = record
         self.modified = False
         self.regenerate = False

@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
 
 
-def queue(kind: str, to: str, locale: str | None, **context: Any) -> OutboxMessage:
-    """Render ``templates/mail/<kind>/`` in the recipient's language and store it."""
+def queue(
+    kind: str, to: str, locale: str | None, *, reply_to: str | None = None, **context: Any
+) -> OutboxMessage:
+    """Render ``templates/mail/<kind>/`` in the recipient's language and store it;
+    ``reply_to`` sets the Reply-To header (a member writing to their administrator)."""
     config = current_app.config["IDP"]
     locale = locale if locale in config.i18n.locales else config.i18n.default_locale
     with force_locale(locale):
@@ -29,7 +32,12 @@ def queue(kind: str, to: str, locale: str | None, **context: Any) -> OutboxMessa
         text = render_template(f"mail/{kind}/body.txt", **context)
         html = render_template(f"mail/{kind}/body.html", subject=subject, **context)
     message = OutboxMessage(
-        kind=kind, to_address=to, subject=subject[:300], text_body=text, html_body=html
+        kind=kind,
+        to_address=to,
+        reply_to=reply_to,
+        subject=subject[:300],
+        text_body=text,
+        html_body=html,
     )
     db.session.add(message)
     g.mail_queued = True

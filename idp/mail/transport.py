@@ -25,6 +25,8 @@ def build(message: OutboxMessage, config: Config) -> EmailMessage:
     mail["From"] = formataddr((sender, config.mail.from_address))
     mail["To"] = message.to_address
     mail["Subject"] = message.subject
+    if message.reply_to:
+        mail["Reply-To"] = message.reply_to
     mail["Message-ID"] = make_msgid(domain=Address(addr_spec=config.mail.from_address).domain)
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(message.text_body)

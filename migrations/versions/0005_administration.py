@@ -65,6 +65,9 @@ def upgrade():
     with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
         batch_op.add_column(sa.Column("backchannel_logout_uri", sa.Text(), nullable=True))
 
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reply_to", sa.String(length=320), nullable=True))
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("is_operator", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -72,6 +75,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_column("reply_to")
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("is_operator")
 

@@ -235,9 +235,6 @@ def test_contact_mails_every_admin_with_reply_to_the_member(browser, user, admin
         assert "Bitte\nfreischalten." in body and "anna.schmidt@example.de" in body
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the outbox has no reply_to column yet (asked in /tmp/spec/requests.md)"
-)
 def test_contact_mail_has_the_member_as_reply_to(browser, user, admin, mailbox):
     submit(browser, CONTACT, subject="Frage", message="Hallo")
     assert mailbox.last(admin.email)["Reply-To"] == user.email
