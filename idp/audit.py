@@ -62,6 +62,8 @@ class EventTag(enum.StrEnum):
     ADMIN_REQUEST_REJECTED = "admin.request_rejected"
     ADMIN_CONTACTED = "admin.contacted"
     BACKCHANNEL_LOGOUT_SENT = "logout.backchannel_sent"
+    OPERATOR_GRANTED = "operator.granted"
+    OPERATOR_REVOKED = "operator.revoked"
 
 
 def record_event(

@@ -308,11 +308,14 @@ def users_add(email: str, password: str, given_name: str | None, family_name: st
 def users_operator(email: str, revoke: bool) -> None:
     """Make a user an operator (operator pages under /operator/), or no longer one."""
     from idp import accounts
+    from idp.audit import EventTag, record_event
 
     user = accounts.find_by_email(email)
     if user is None:
         raise click.ClickException(f"no user {email!r}")
-    user.is_operator = not revoke
+    if user.is_operator != (not revoke):
+        user.is_operator = not revoke
+        record_event(EventTag.OPERATOR_REVOKED if revoke else EventTag.OPERATOR_GRANTED, user=user)
     click.echo(f"{user.email} is {'no longer ' if revoke else ''}an operator")
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import html
 
 import pytest
+from sqlalchemy import select
 
 from idp import accounts
 from idp.orgs import admin_requests, service
-from idp.store import AdminRequest, Membership, User, db
+from idp.store import AdminRequest, AuditEvent, Membership, User, db
 from tests.flows.test_login import PASSWORD, post_login
 from tests.oidc.test_customer_claims import all_claims
 from tests.support.oidc import csrf_token
@@ -156,6 +157,11 @@ def test_users_operator_grants_and_revokes(idp_cli, user):
     out = idp_cli("users", "operator", user.email, "--revoke")
     assert "is no longer an operator" in out and not reload(user).is_operator
     idp_cli("users", "operator", "nobody@example.de", ok=False)
+    db.session.expire_all()
+    tags = db.session.scalars(
+        select(AuditEvent.tag).where(AuditEvent.user_id == user.id).order_by(AuditEvent.id)
+    ).all()
+    assert tags[-2:] == ["operator.granted", "operator.revoked"]
 
 
 def test_cli_lists_and_rejects(idp_cli, member, user, mailbox):
