@@ -195,7 +195,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 PATH_PARAMETER = re.compile(r"\{([a-z_]+)\}")
 ERROR_TEXT = {
-    400: "Malformed request (e.g. not JSON)",
+    400: "Malformed request: a body that is not JSON, a NUL byte in the query",
     401: "Missing, invalid, expired or revoked access token",
     403: "Scope customer_admin missing, or not an active administrator of this account",
     404: "No such customer account, user or request (or one of another customer account)",
@@ -308,9 +308,9 @@ def _responses(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {str(op.status): success}
     codes = set(op.errors)
     if not op.public:
-        codes |= {401, 403, 422}
+        codes |= {400, 401, 403, 422}
     if op.body is not None:
-        codes |= {400, 413, 415}
+        codes |= {413, 415}
     if PATH_PARAMETER.search(op.path):
         codes.add(404)
     for code in sorted(codes):
