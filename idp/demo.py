@@ -1,5 +1,6 @@
-"""Demo data for the README's run command: one relying party, one user, the sample
-customer accounts and legacy accounts, and the user as administrator of one."""
+"""Demo data for the README's run command: the demo portal as relying party, the
+sample customer accounts and legacy accounts, and in Bäckerei Schmidt GmbH an
+administrator, an employee and a member waiting for approval."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passwort-2024"  # noqa: S105 - published demo value
 DEMO_OPERATOR_EMAIL = "operator@example.com"  # approves admin requests at /operator/
 DEMO_OPERATOR_PASSWORD = "Operator-Passwort-2024"  # noqa: S105 - published demo value
+# Colleagues of the demo user in Bäckerei Schmidt GmbH (the portal's user management).
+DEMO_EMPLOYEE_EMAIL = "max@example.com"
+DEMO_EMPLOYEE_PASSWORD = "Max-Passwort-2024"  # noqa: S105 - published demo value
+DEMO_PENDING_EMAIL = "paula@example.com"  # registered, waiting for "Freischalten"
 DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
 DEMO_BACKCHANNEL_LOGOUT_URI = "http://127.0.0.1:5001/backchannel-logout"
 DEMO_CUSTOMER_NUMBER = "447712782"  # Bäckerei Schmidt GmbH
@@ -34,8 +39,12 @@ class DemoInfo:
 
 
 def seed() -> DemoInfo:
-    """Idempotent: creates what is missing, changes nothing that exists."""
-    if query_client(DEMO_CLIENT_ID) is None:
+    """Idempotent: creates what is missing, changes nothing that exists (but
+    gives a demo client from an older run the scope of the user management)."""
+    existing = query_client(DEMO_CLIENT_ID)
+    if existing is not None and "customer_admin" not in existing.scopes:
+        existing.scopes = sorted({*existing.scopes, "customer_admin"})
+    if existing is None:
         clients.register(
             name="Demo-Portal",
             client_id=DEMO_CLIENT_ID,
@@ -45,6 +54,7 @@ def seed() -> DemoInfo:
             grant_types=["authorization_code", "refresh_token", "client_credentials"],
             first_party=True,
             backchannel_logout_uri=DEMO_BACKCHANNEL_LOGOUT_URI,
+            scopes=clients.DEFAULT_SCOPES + " customer_admin",  # the portal's user management
         )
     if accounts.find_by_email(DEMO_EMAIL) is None:
         accounts.create_user(
@@ -67,6 +77,7 @@ def seed() -> DemoInfo:
         )
         operator.is_operator = True
     seed_customers()
+    seed_colleagues()
     from idp.store import db
 
     db.session.commit()
@@ -104,10 +115,52 @@ def seed_customers() -> None:
     record_event(
         EventTag.MEMBERSHIP_CREATED,
         user=user,
+        account=account,
         customer_number=DEMO_CUSTOMER_NUMBER,
         status=str(MembershipStatus.ACTIVE),
         via="demo",
     )
+    db.session.flush()
+
+
+def seed_colleagues() -> None:
+    """Max (employee with "Meine Lizenzen" and "Meine Supportanfragen") and Paula
+    (pending) next to the demo administrator, so every page of the portal's user
+    management has something to show."""
+    from idp.orgs import service
+    from idp.store import Membership, MembershipRole, MembershipStatus, db
+
+    account = service.find_customer(DEMO_CUSTOMER_NUMBER)
+    if account is None:
+        return
+    for email, password, given, family, status, permissions in (
+        (DEMO_EMPLOYEE_EMAIL, DEMO_EMPLOYEE_PASSWORD, "Max", "Mustermann",
+         MembershipStatus.ACTIVE, ["licenses", "support_requests"]),
+        (DEMO_PENDING_EMAIL, DEMO_EMPLOYEE_PASSWORD, "Paula", "Neumann",
+         MembershipStatus.PENDING, []),
+    ):  # fmt: skip
+        if accounts.find_by_email(email) is not None:
+            continue
+        user = accounts.create_user(
+            email, password, given_name=given, family_name=family, email_verified=True
+        )
+        db.session.add(
+            Membership(
+                user_id=user.id,
+                customer_account_id=account.id,
+                role=MembershipRole.EMPLOYEE,
+                status=status,
+                permissions=permissions,
+            )
+        )
+        record_event(
+            EventTag.MEMBERSHIP_CREATED,
+            user=user,
+            account=account,
+            customer_number=DEMO_CUSTOMER_NUMBER,
+            status=str(status),
+            via="demo",
+        )
     db.session.flush()
 
 
@@ -118,11 +171,14 @@ def banner(info: DemoInfo, issuer: str) -> str:
 
   Demo user:      {info.email}  /  {info.password}
                   (administrator of customer account {DEMO_CUSTOMER_NUMBER})
+  Employee:       {DEMO_EMPLOYEE_EMAIL}  /  {DEMO_EMPLOYEE_PASSWORD}
+  Pending member: {DEMO_PENDING_EMAIL}  /  {DEMO_EMPLOYEE_PASSWORD}  (approve in the portal)
   Operator:       {DEMO_OPERATOR_EMAIL}  /  {DEMO_OPERATOR_PASSWORD}
                   (admin requests at {issuer}/operator/)
   Demo client:    {info.client_id}  /  {info.client_secret}
   Redirect URI:   {info.redirect_uri}
 
-  Demo portal:    http://127.0.0.1:5001  (started by scripts/demo; click "Anmelden")
+  Demo portal:    http://127.0.0.1:5001  (started by scripts/demo; click "Anmelden",
+                  the user management is in the icon menu at the top right)
   Or sign in directly at {issuer}/login
 """
