@@ -109,12 +109,17 @@ def no_store(response: Response) -> Response:
 class Call:
     """What an operation's view gets: the checked caller and the validated input."""
 
-    user: User
+    caller: User | None = None  # None for public operations only
     query: Any = None
     body: Any = None
     path: dict[str, Any] = field(default_factory=dict)
     customer_account: CustomerAccount | None = None
     membership: Membership | None = None
+
+    @property
+    def user(self) -> User:
+        assert self.caller is not None
+        return self.caller
 
     @property
     def account(self) -> CustomerAccount:
@@ -162,8 +167,8 @@ def _locales() -> list[str]:
 
 def _prepare(op: Operation, path: dict[str, Any]) -> Call:
     if op.public:
-        return Call(user=None, path=path)  # type: ignore[arg-type]
-    call = Call(user=_authenticate(), path=path)
+        return Call(path=path)
+    call = Call(caller=_authenticate(), path=path)
     if "customer_number" in path:
         call.customer_account = members.administered_account(call.user, path["customer_number"])
     if "user_id" in path:
@@ -182,7 +187,9 @@ def _respond(op: Operation, result: BaseModel | Response | None) -> Response:
     if isinstance(result, Response):
         return result
     if result is None:
-        return Response(status=204)
+        response = Response(status=204)
+        del response.headers["Content-Type"]  # no content, so no type either
+        return response
     response = jsonify(result.model_dump(mode="json"))
     response.status_code = op.status
     return response
@@ -259,6 +266,10 @@ def _message(name: str, detail: ErrorDetails) -> str:
         return _("Bitte akzeptieren Sie die Nutzungsbedingungen.")
     if name == "email" and kind == "string_pattern_mismatch":
         return _("Bitte geben Sie eine gültige E-Mail-Adresse ein.")
+    if name == "salutation" and kind == "literal_error":
+        return _("Bitte wählen Sie eine Anrede aus der Liste.")
+    if name == "per_page" and kind == "enum":
+        return _("Erlaubt sind 10, 25, 50 oder 100 Einträge pro Seite.")
     messages = {
         "missing": _("Pflichtfeld."),
         "extra_forbidden": _("Unbekanntes Feld."),
@@ -274,8 +285,8 @@ def _message(name: str, detail: ErrorDetails) -> str:
         "too_long": _("Höchstens %(n)s Einträge.", n=ctx.get("max_length")),
         "greater_than_equal": _("Mindestens %(n)s.", n=ctx.get("ge")),
         "less_than_equal": _("Höchstens %(n)s.", n=ctx.get("le")),
-        "enum": _("Erlaubt sind: %(values)s.", values=ctx.get("expected")),
-        "literal_error": _("Erlaubt sind: %(values)s.", values=ctx.get("expected")),
+        "enum": _("Dieser Wert ist nicht erlaubt."),
+        "literal_error": _("Dieser Wert ist nicht erlaubt."),
         "string_pattern_mismatch": _("Ungültiges Format."),
     }
     return messages.get(kind, _("Ungültiger Wert."))

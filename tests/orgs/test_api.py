@@ -315,6 +315,7 @@ def test_a_removed_user_is_gone(api, tenants):
     membership_id = tenants.membership(tenants.bernd).id
     response = api("DELETE", user_path(tenants.bernd))
     assert response.status_code == 204 and response.data == b""
+    assert "Content-Type" not in response.headers
     assert api("GET", user_path(tenants.bernd)).status_code == 404
     db.session.expire_all()
     assert db.session.get(Membership, membership_id) is None
@@ -560,6 +561,14 @@ def test_bad_query_parameters_are_422_with_the_field_name(api, tenants, query, f
         assert response.status_code == 422, (path, response.json)
         assert response.json["error"] == "validation_error"
         assert list(response.json["fields"]) == [field]
+
+
+def test_field_messages_say_what_is_allowed(api, tenants):
+    response = api("GET", f"/customers/{A}/users", query_string={"per_page": 20, "x": 1})
+    assert response.json["fields"] == {
+        "per_page": ["Erlaubt sind 10, 25, 50 oder 100 Einträge pro Seite."],
+        "x": ["Unbekanntes Feld."],
+    }
 
 
 def test_a_repeated_query_parameter_is_422(api, tenants):
