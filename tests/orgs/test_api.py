@@ -5,6 +5,7 @@ validation and mass assignment."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -435,6 +436,14 @@ def test_a_revoked_token_is_401(web, api, tenants):
     response = api("GET", f"/customers/{A}")
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.config(oidc={"access_token_lifetime": 1})
+def test_an_expired_token_is_401(web, tenants, admin_portal):
+    token = token_for(web, tenants.anna.email)
+    time.sleep(2.1)
+    response = Api(web, token)("GET", f"/customers/{A}")
+    assert response.status_code == 401 and response.json["error"] == "invalid_token"
 
 
 def test_a_token_without_a_user_is_401(web, tenants, admin_portal):
