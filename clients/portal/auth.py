@@ -52,8 +52,8 @@ def current_session() -> PortalSession | None:
     if "portal_session" not in g:
         key = session.get("sid")
         g.portal_session = portal().store.load(key) if isinstance(key, str) else None
-        if g.portal_session is None:
-            session.pop("sid", None)
+        if g.portal_session is None and "sid" in session:
+            session.pop("sid")  # ended elsewhere (back-channel logout, idle)
     return cast(PortalSession | None, g.portal_session)
 
 
