@@ -30,7 +30,7 @@ from tests.orgs.test_api import A, Tenants, admin_portal, tenants, token_for
 
 __all__ = ["admin_portal", "tenants"]  # fixtures shared with test_api
 
-EXAMPLES = 12
+EXAMPLES = 20  # per operation and mode; about 15 s on SQLite
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -38,13 +38,13 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-CASES = [
-    pytest.param(op.operation_id, mode, id=f"{op.operation_id}-{mode.value}")
-    for op in admin_api.OPERATIONS
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    # nothing to break in an operation without parameters or body
-    if mode is GenerationMode.POSITIVE or "{" in op.path or op.query is not NoQuery
-]
+# Removing Bernd comes last, so the other operations reach a user who exists.
+OPERATIONS = sorted(admin_api.OPERATIONS, key=lambda op: op.operation_id == "delete_user")
+
+
+def breakable(op: Any) -> bool:
+    """Whether an operation has parameters or a body to break."""
+    return "{" in op.path or op.query is not NoQuery
 
 
 @pytest.fixture
@@ -67,9 +67,19 @@ def fixed(web: Flask, tenants: Tenants, admin_portal: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("operation_id", "mode"), CASES)
-def test_no_operation_fails_on_generated_input(schema, fixed, operation_id, mode):
-    operation = schema.find_operation_by_id(operation_id)
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_no_operation_fails_on_generated_input(schema, fixed, mode):
+    for op in OPERATIONS:
+        if mode is GenerationMode.NEGATIVE and not breakable(op):
+            continue
+        try:
+            fuzz(schema.find_operation_by_id(op.operation_id), fixed, mode)
+        except Exception as error:
+            error.add_note(f"operation: {op.operation_id} ({mode.value})")
+            raise
+
+
+def fuzz(operation: Any, fixed: dict[str, Any], mode: GenerationMode) -> None:
     path = {k: v for k, v in fixed["path_parameters"].items() if f"{{{k}}}" in operation.path}
     if mode is GenerationMode.NEGATIVE:
         path = {}  # let schemathesis break the path parameters too
