@@ -18,9 +18,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from pydantic.json_schema import models_json_schema
 
+from idp.oidc.claims import CUSTOMER_ADMIN_SCOPE
 from idp.orgs.members import MAX_SEARCH, PER_PAGE_CHOICES
 
-SCOPE = "customer_admin"
+SCOPE = CUSTOMER_ADMIN_SCOPE
 REF = "#/components/schemas/{model}"
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
