@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from idp import lockout
@@ -22,6 +23,17 @@ def normalise_email(email: str) -> str:
     mail provider we serve treats case as significant, and two accounts for
     ``Anna@x.de`` and ``anna@x.de`` would be a support nightmare."""
     return unicodedata.normalize("NFKC", email).strip().casefold()
+
+
+def name_character_error(value: str) -> str | None:
+    """The message for a name (or salutation) with control characters, else None.
+
+    Line breaks, tabs, NUL, format characters (Unicode category "C") are never part
+    of a name, and a line break would break the mail headers it ends up in later.
+    The one check for registration, invitations and the account page."""
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        return _("Der Name enthält unzulässige Zeichen.")
+    return None
 
 
 def find_by_email(email: str) -> User | None:

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select
 
+from idp.accounts import name_character_error
 from idp.audit import EventTag, record_event
 from idp.credentials import password as password_credential
 from idp.errors import ChangeRejected, InvalidCredentials, NotFound, PasswordRejected
@@ -89,8 +90,8 @@ def _clean_name(value: str, field: str, missing: str, errors: dict[str, str]) ->
         errors[field] = missing
     elif len(value) > MAX_NAME_LENGTH:
         errors[field] = _("Bitte geben Sie höchstens %(n)d Zeichen ein.", n=MAX_NAME_LENGTH)
-    elif any(unicodedata.category(c).startswith("C") for c in value):
-        errors[field] = _("Der Name enthält unzulässige Zeichen.")
+    elif bad := name_character_error(value):
+        errors[field] = bad
     return value
 
 

@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp import registration
+from idp import accounts, registration
 from idp.errors import PasswordRejected
 from idp.extensions import limiter
 from idp.flows import state
@@ -61,8 +61,8 @@ def start() -> BaseResponse:
 
 
 def field_errors(form: dict[str, str]) -> dict[str, str]:
-    """Missing and oversized input, each at its field; the password policy is the
-    service's (``check_new_password``)."""
+    """Missing and oversized input and names with control characters, each at its
+    field; the password policy is the service's (``check_new_password``)."""
     errors = {"email": email_field_error(form["email"].strip())}
     for name, missing in (
         ("given_name", _("Bitte geben Sie Ihren Vornamen ein.")),
@@ -73,6 +73,8 @@ def field_errors(form: dict[str, str]) -> dict[str, str]:
             errors[name] = missing
         elif len(value) > MAX_NAME_LENGTH:
             errors[name] = _("Bitte höchstens %(n)d Zeichen.", n=MAX_NAME_LENGTH)
+        elif bad := accounts.name_character_error(value):
+            errors[name] = bad
     if not form["password"]:
         errors["password"] = _("Bitte geben Sie ein Passwort ein.")
     elif len(form["password"]) > MAX_PASSWORD_LENGTH:

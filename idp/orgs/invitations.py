@@ -149,8 +149,8 @@ def _checked_fields(
             errors[field] = missing
         elif len(value) > MAX_NAME_LENGTH:
             errors[field] = _("Bitte geben Sie höchstens %(n)d Zeichen ein.", n=MAX_NAME_LENGTH)
-        elif any(unicodedata.category(c).startswith("C") for c in value):
-            errors[field] = _("Der Name enthält unzulässige Zeichen.")
+        elif bad := accounts.name_character_error(value):
+            errors[field] = bad
         names[field] = value
     address = accounts.normalise_email((email or "")[: accounts.MAX_EMAIL_LENGTH * 2])
     if len(address) > accounts.MAX_EMAIL_LENGTH or not EMAIL_SHAPE.fullmatch(address):

@@ -225,9 +225,33 @@ def test_accepting_needs_a_signed_in_user_and_a_csrf_token(client, link):
     [
         {"given_name": "x" * 5000},
         {"password": "p" * 5000},
-        {"salutation": "s" * 5000, "family_name": "\x00"},
+        {"salutation": "s" * 5000},
+        {"family_name": "\x00"},
     ],
 )
 def test_odd_input_gets_a_page_not_a_crash(client, link, form):
     assert register(client, link, **form).status_code == 400
+    assert accounts.find_by_email(INVITED) is None
+
+
+def test_an_oversized_salutation_is_refused_at_its_field(client, link):
+    """Not by the NUL filter in front of the form: the salutation check itself."""
+    response = register(client, link, salutation="s" * 5000)
+    assert response.status_code == 400
+    assert 'id="salutation-error"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"given_name": "No\r\nra"}, "given_name"),
+        ({"family_name": "Neu\nmann"}, "family_name"),
+        ({"family_name": "Neu\tmann"}, "family_name"),
+        ({"salutation": "frau\r\nBcc: x@example.de"}, "salutation"),
+    ],
+)
+def test_control_characters_in_names_are_refused_at_the_field(client, link, changes, field):
+    response = register(client, link, **changes)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
     assert accounts.find_by_email(INVITED) is None

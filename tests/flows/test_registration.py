@@ -249,6 +249,26 @@ def test_missing_or_oversized_fields_get_a_400_at_the_field(client, mailbox, cha
     assert mailbox.messages == []
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"given_name": "No\r\nra"}, "given_name"),
+        ({"family_name": "Neu\nmann"}, "family_name"),
+        ({"family_name": "Neu\tmann"}, "family_name"),
+        ({"given_name": "Nora\u200b"}, "given_name"),  # format character (Cf)
+    ],
+)
+def test_control_characters_in_names_get_a_400_at_the_field(client, mailbox, changes, field):
+    """A line break in a name would break mail headers later (the greeting, the
+    invitation's sender line): names with Unicode "C" characters are refused."""
+    response = register(client, **changes)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in body and "Der Name enthält unzulässige Zeichen." in body
+    assert mailbox.messages == []
+    assert accounts.find_by_email(NEW) is None
+
+
 def test_a_form_without_fields_gets_a_400_page(client):
     page = client.get("/register/")
     response = client.post("/register/", data={"csrf_token": csrf_token(page)})
