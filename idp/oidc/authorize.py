@@ -32,7 +32,7 @@ from idp.oidc import claims as oidc_claims
 from idp.oidc.server import Principal, authorization_server
 from idp.oidc.tokens import InvalidToken, decode_jwt
 from idp.sessions import current_session, current_user
-from idp.store import Consent, MembershipStatus, OAuthClient, db
+from idp.store import Consent, CustomerAccount, MembershipStatus, OAuthClient, db
 
 MAX_PARAM_LENGTH = 4096
 ACR_PASSWORD = "urn:idp:acr:pwd"
@@ -48,6 +48,8 @@ class Outcome:
     # "login" | "mfa" | "consent" | "onboarding" | "choose" | "locked" | None
     needs: str | None = None
     principal: Principal | None = None
+    # "locked" for the customer account the client named (None: every membership)
+    locked_account: CustomerAccount | None = None
 
 
 def live_request() -> tuple[OAuth2Request, dict[str, str]]:
@@ -83,7 +85,7 @@ def process(
     if outcome.needs == "locked":
         if rid is not None:
             state.drop(rid)
-        return Response(render_template("flows/onboarding/locked.html"), status=403)
+        return _locked_page(outcome.locked_account, grant.redirect_uri, params)
     if outcome.needs is not None:
         if pending is None or rid is None:
             rid = state.stash(params)
@@ -153,9 +155,11 @@ def decide(
         if "none" in prompts:
             raise ConsentRequiredError()
         return Outcome(needs="consent")
-    needs, hint = _customer_step(client, oauth_request.scope or "", params, principal, pending)
+    needs, hint, locked = _customer_step(
+        client, oauth_request.scope or "", params, principal, pending
+    )
     if needs is not None:
-        return Outcome(needs=needs)
+        return Outcome(needs=needs, locked_account=locked)
     principal.claims = oidc_claims.with_customer_hint(requested_claims, hint)
     return Outcome(principal=principal)
 
@@ -166,39 +170,62 @@ def _customer_step(
     params: dict[str, str],
     principal: Principal,
     pending: state.PendingAuthorization | None,
-) -> tuple[str | None, str | None]:
-    """Scope ``customer``: the step the user needs first, if any, and the customer
-    number to keep with the code (the one picked here, else the client's hint).
+) -> tuple[str | None, str | None, CustomerAccount | None]:
+    """Scope ``customer``: the step the user needs first, if any, the customer
+    number to keep with the code (the one picked here, else the client's hint),
+    and for "locked" the customer account the client named, if it did.
 
     No membership yet: onboarding is offered (once; "Später" goes on without).
-    Several and no usable hint (or ``prompt=select_account``): the user picks one.
-    Every membership locked: this client is closed to the user. With
-    ``prompt=none`` none of these pages may be shown (OIDC Core 3.1.2.1)."""
+    The hint names a locked membership: locked, never another account in its
+    place. Every membership locked: this client is closed to the user. Several and
+    no usable hint (a hint naming an account the user is not in is none), or
+    ``prompt=select_account``: the user picks one. With ``prompt=none`` none of
+    these pages may be shown (OIDC Core 3.1.2.1)."""
     from idp.orgs import service
 
     picked = pending.customer_number if pending is not None else ""
     hint = picked or params.get("customer_number")
     if oidc_claims.CUSTOMER_SCOPE not in client.get_allowed_scope(scope).split():
-        return None, hint
+        return None, hint, None
     prompts = set(params.get("prompt", "").split())
     memberships = service.memberships_of(principal.user)
     usable = [m for m in memberships if m.status != MembershipStatus.LOCKED]
     if not memberships:
         if "none" in prompts or (pending is not None and pending.onboarding_done):
-            return None, hint
-        return "onboarding", hint
+            return None, hint, None
+        return "onboarding", hint, None
+    hinted = service.hinted_membership(memberships, hint)
+    if hinted is not None and hinted.status == MembershipStatus.LOCKED:
+        if "none" in prompts:
+            raise AccessDeniedError("The user's access to this customer account is locked.")
+        return "locked", hint, hinted.customer_account
     if not usable:
         if "none" in prompts:
             raise AccessDeniedError("The user's access to every customer account is locked.")
-        return "locked", hint
+        return "locked", hint, None
     choose = service.choose_membership(principal.user, hint) is None or (
         "select_account" in prompts and not picked and len(usable) > 1
     )
     if choose:
         if "none" in prompts:
             raise InteractionRequiredError()  # the user must pick a customer account
-        return "choose", hint
-    return None, hint
+        return "choose", hint, None
+    return None, hint, None
+
+
+def _locked_page(
+    account: CustomerAccount | None, redirect_uri: str, params: dict[str, str]
+) -> BaseResponse:
+    """ "Zugang gesperrt", with the way back to the client: the pending request
+    answered with ``access_denied`` at the validated request's redirect URI (the
+    one the client registered and named, never anything typed in), with its
+    ``state`` and the issuer (RFC 6749 4.1.2.1, RFC 9207)."""
+    refusal = AccessDeniedError(
+        "The user's access to the customer account is locked.", redirect_uri=redirect_uri
+    )
+    back_url = error_response(refusal, params).location
+    body = render_template("flows/onboarding/locked.html", account=account, back_url=back_url)
+    return Response(body, status=403)
 
 
 def _wants_mfa(params: dict[str, str], essential_acr: list[str], principal: Principal) -> bool:

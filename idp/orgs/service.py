@@ -318,17 +318,31 @@ def memberships_of(user: User) -> list[Membership]:
 
 def choose_membership(user: User, customer_number: str | None) -> Membership | None:
     """The membership a token carries: the hinted one if the user has it, else
-    the only membership, else the only active one; None when that is ambiguous
-    (the user must pick). A locked membership is never chosen: for a token it is
-    as if it did not exist."""
-    memberships = [m for m in memberships_of(user) if m.status != MembershipStatus.LOCKED]
-    for membership in memberships:
-        if customer_number and membership.customer_account.customer_number == customer_number:
-            return membership
-    if len(memberships) == 1:
-        return memberships[0]
-    active = [m for m in memberships if m.status == MembershipStatus.ACTIVE]
+    the only usable membership, else the only active one; None when that is
+    ambiguous (the user must pick). A locked membership is never chosen, and a hint
+    naming one yields None, never a different membership in its place (the
+    authorization endpoint shows it as locked). A hint naming an account the user
+    does not belong to is no hint."""
+    memberships = memberships_of(user)
+    hinted = hinted_membership(memberships, customer_number)
+    if hinted is not None:
+        return hinted if hinted.status != MembershipStatus.LOCKED else None
+    usable = [m for m in memberships if m.status != MembershipStatus.LOCKED]
+    if len(usable) == 1:
+        return usable[0]
+    active = [m for m in usable if m.status == MembershipStatus.ACTIVE]
     return active[0] if len(active) == 1 else None
+
+
+def hinted_membership(
+    memberships: Iterable[Membership], customer_number: str | None
+) -> Membership | None:
+    """The one of ``memberships`` in the customer account ``customer_number``, locked or not."""
+    if not customer_number:
+        return None
+    return next(
+        (m for m in memberships if m.customer_account.customer_number == customer_number), None
+    )
 
 
 def customer_claims(membership: Membership) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -140,14 +141,108 @@ def test_locked_memberships_cannot_be_picked(client, user, member, portal):
     assert "code=" in callback.headers["Location"]
 
 
-def test_a_locked_membership_is_never_chosen(client, user, member, portal):
+def test_a_hint_naming_a_locked_membership_shows_the_locked_page_not_another_account(
+    client, user, member, portal
+):
+    """Never silently a different customer account than the one the client named:
+    the user learns that this one is locked, and no code is issued."""
     service.join_by_customer_number(user, "261973069").status = "locked"
     db.session.commit()
+    page = signed_in_to_picker(portal, user, customer_number="261973069")
+    assert page.status_code == 403
+    text = html.unescape(page.text)
+    assert "Ihr Zugang wurde von Ihrem Administrator gesperrt." in text
+    assert "Müller & Söhne KG (261973069)" in text
+    assert db.session.scalar(select(AuthorizationCode.id)) is None
+    # signed in by now: a silent request gets the OAuth error at the redirect URI
+    silent = portal.authorize(scope="openid customer", prompt="none", customer_number="261973069")
+    assert silent.headers["Location"].startswith(portal.redirect_uri + "?")
+    params = query(silent.headers["Location"])
+    assert params["error"] == "access_denied" and params["state"] == portal.state
+    # the usable membership is still there for a request that names it (or none)
+    for hint in ("447712782", None):
+        tokens = portal.tokens_for(
+            user.email, PASSWORD, scope="openid customer", customer_number=hint
+        )
+        for claims in all_claims(client, tokens):
+            assert claims["customer_number"] == "447712782"
+
+
+def test_a_locked_membership_is_never_chosen_for_a_token(user, member):
+    """At the token endpoint too: a hint naming a locked membership yields none."""
+    other = service.join_by_customer_number(user, "261973069")
+    other.status = "locked"
+    db.session.commit()
+    assert service.choose_membership(user, "261973069") is None
+    assert service.choose_membership(user, None) is member  # the only usable one
+
+
+def test_a_hint_naming_a_foreign_account_falls_back_to_the_normal_choice(
+    client, user, member, portal
+):
+    """523938499 exists, but the user is no member: as if there were no hint."""
     tokens = portal.tokens_for(
-        user.email, PASSWORD, scope="openid customer", customer_number="261973069"
+        user.email, PASSWORD, scope="openid customer", customer_number="523938499"
     )
     for claims in all_claims(client, tokens):
-        assert claims["customer_number"] == "447712782"  # the only usable one, no picker
+        assert claims["customer_number"] == "447712782"  # the only membership
+    service.join_by_customer_number(user, "261973069")
+    db.session.commit()
+    page = portal.follow(portal.authorize(scope="openid customer", customer_number="523938499"))
+    assert page.status_code == 200 and page.request.path == "/onboarding/choose"
+
+
+def back_to_the_client(page) -> str:
+    """The locked page's "Zurück zur Anwendung" link."""
+    match = re.search(r'<a [^>]*id="locked-back" href="([^"]+)"', page.text)
+    assert match, "no way back to the client on the locked page"
+    assert "Zurück zur Anwendung" in page.text
+    return html.unescape(match.group(1))
+
+
+@pytest.mark.parametrize("hint", [None, "447712782"])
+def test_the_locked_page_returns_access_denied_to_the_client(client, user, member, portal, hint):
+    """The pending request is not left hanging: the way back answers it with
+    ``access_denied`` (state and issuer included, RFC 6749 4.1.2.1, RFC 9207)."""
+    member.status = "locked"
+    db.session.commit()
+    page = signed_in_to_picker(portal, user, customer_number=hint)
+    assert page.status_code == 403
+    location = back_to_the_client(page)
+    assert location.startswith(portal.redirect_uri + "?")
+    params = query(location)
+    assert params["error"] == "access_denied"
+    assert params["state"] == portal.state
+    assert params["iss"] == client.application.config["IDP"].issuer
+    assert set(params) <= {"error", "error_description", "state", "iss"}
+    assert db.session.scalar(select(AuthorizationCode.id)) is None
+
+
+def test_the_way_back_uses_the_redirect_uri_of_the_validated_request(
+    client, user, member, portal, portal_client
+):
+    """With two registered redirect URIs, the one the request named; a forged one
+    never gets that far (an unregistered redirect URI is an error page)."""
+    portal_client.redirect_uris = ["https://portal.example/cb", "https://portal.example/cb2"]
+    member.status = "locked"
+    db.session.commit()
+    portal.redirect_uri = "https://portal.example/cb2"
+    page = signed_in_to_picker(portal, user)
+    location = back_to_the_client(page)
+    assert location.startswith("https://portal.example/cb2?")
+    assert query(location)["state"] == portal.state
+    forged = portal.authorize(scope="openid customer", redirect_uri="https://evil.example/cb")
+    assert forged.status_code == 400 and "Location" not in forged.headers
+    assert 'id="locked-back"' not in forged.text
+
+
+def test_without_state_the_way_back_has_none(client, user, member, portal):
+    member.status = "locked"
+    db.session.commit()
+    portal.state = ""
+    page = signed_in_to_picker(portal, user)
+    params = query(back_to_the_client(page))
+    assert params["error"] == "access_denied" and "state" not in params
 
 
 def test_select_account_shows_the_picker_even_with_a_hint(client, user, member, portal):
