@@ -38,7 +38,12 @@ OPEN = (AdminRequestStatus.AWAITING_CONSENT, AdminRequestStatus.PENDING)
 # -- members ----------------------------------------------------------------------
 def request_admin(membership: Membership, *, reason: str | None) -> AdminRequest:
     """Apply for administrator rights. Only active employees may; one open request
-    per membership. The existing administrators are asked for consent by mail."""
+    per membership. The existing administrators are asked for consent by mail.
+
+    The membership row is locked first, so two submissions at once (a double
+    click, two tabs) are decided one after the other: the second finds the
+    first's request and is refused."""
+    membership = _lock_membership(membership)
     if membership.role == MembershipRole.ADMIN:
         raise Conflict(_("Sie sind bereits Administrator dieses Kundenkontos."))
     if membership.status != MembershipStatus.ACTIVE:
@@ -132,7 +137,7 @@ def decline_consent(request_id: int, account: CustomerAccount, *, actor: User) -
 
 def _awaiting(request_id: int, account: CustomerAccount, actor: User) -> AdminRequest:
     _require_admin(account, actor)
-    request = _find(request_id)
+    request = _find(request_id, lock=True)
     if request.membership.customer_account_id != account.id:
         raise NotFound(_("Diesen Antrag gibt es nicht."))
     if request.status != AdminRequestStatus.AWAITING_CONSENT:
@@ -154,9 +159,10 @@ def pending_requests() -> list[AdminRequest]:
 
 def approve(request_id: int, *, operator: str, note: str | None = None) -> AdminRequest:
     """The requester becomes an active administrator of the customer account."""
+    # Locks in the order a deleted membership takes them: membership, then request.
+    membership = _lock_membership(_find(request_id).membership)
     request = _pending(request_id)
     note = _text(note, MAX_NOTE_LENGTH, "note")
-    membership = request.membership
     if membership.status == MembershipStatus.LOCKED:
         raise Conflict(_("Der Zugang des Antragstellers ist gesperrt."))
     _decide(request, AdminRequestStatus.APPROVED, by=operator, note=note)
@@ -203,7 +209,7 @@ def reject(request_id: int, *, operator: str, note: str | None = None) -> AdminR
 
 
 def _pending(request_id: int) -> AdminRequest:
-    request = _find(request_id)
+    request = _find(request_id, lock=True)
     if request.status != AdminRequestStatus.PENDING:
         raise Conflict(_("Dieser Antrag wartet nicht auf eine Entscheidung."))
     return request
@@ -252,13 +258,35 @@ def _require_admin(account: CustomerAccount, user: User) -> None:
         raise Forbidden(_("Nur Administratoren des Kundenkontos dürfen das."))
 
 
-def _find(request_id: int) -> AdminRequest:
+def _find(request_id: int, *, lock: bool = False) -> AdminRequest:
+    """The request; with ``lock`` its row is locked for this transaction and read
+    afresh, so a decision running at the same time (a double click, two
+    administrators, the page and the command line) waits and then sees the
+    outcome instead of deciding a second time. (SQLite ignores the lock; it
+    allows one writer at a time anyway.)"""
     # Ids beyond a 32-bit integer exist nowhere (and overflow SQLite's driver).
-    fits = 0 < request_id < 2**31
-    request = db.session.get(AdminRequest, request_id) if fits else None
+    if not 0 < request_id < 2**31:
+        raise NotFound(_("Diesen Antrag gibt es nicht."))
+    query = select(AdminRequest).where(AdminRequest.id == request_id)
+    if lock:
+        query = query.with_for_update(of=AdminRequest).execution_options(populate_existing=True)
+    request = db.session.scalar(query)
     if request is None:
         raise NotFound(_("Diesen Antrag gibt es nicht."))
     return request
+
+
+def _lock_membership(membership: Membership) -> Membership:
+    """Lock the membership's row for this transaction and read it afresh."""
+    locked = db.session.scalar(
+        select(Membership)
+        .where(Membership.id == membership.id)
+        .with_for_update(of=Membership)
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:
+        raise NotFound(_("Diesen Zugang gibt es nicht mehr."))
+    return locked
 
 
 def _user(membership: Membership) -> User:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from idp import accounts
 from idp.errors import ChangeRejected, Conflict, Forbidden, NotFound
 from idp.mail import outbox
 from idp.orgs import admin_requests, service
-from idp.store import AuditEvent, Membership, db
+from idp.store import AuditEvent, CustomerAccount, Membership, User, db
 
 CUSTOMERS = [
     {"customer_number": "447712782", "name": "Bäckerei Schmidt GmbH", "country": "DE",
@@ -197,3 +201,75 @@ def test_a_locked_member_is_not_approved(member):
     with pytest.raises(Conflict, match="gesperrt"):
         admin_requests.approve(request.id, operator="cli")
     assert member.role == "employee" and request.status == "pending"
+
+
+# -- decisions running at the same time ---------------------------------------------------
+@contextmanager
+def concurrently(web) -> Iterator[None]:
+    """A second transaction at the same time: its own app context, session and
+    connection (``db.session`` is scoped to the app context)."""
+    with web.app_context():
+        try:
+            yield
+        finally:
+            db.session.rollback()
+
+
+def test_a_second_request_waits_for_the_first(member, web):
+    """Two submissions at once: the first holds the membership's row lock until it
+    commits, so the second cannot slip past the check for an open request."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks (and allows one writer at a time)")
+    admin_requests.request_admin(member, reason=None)  # not committed yet
+    with concurrently(web):
+        db.session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+        twin = db.session.get(Membership, member.id)
+        with pytest.raises(OperationalError, match="lock"):
+            admin_requests.request_admin(twin, reason=None)
+    db.session.commit()
+    assert len(events("admin.requested")) == 1
+
+
+@pytest.mark.parametrize("second", ["approve", "reject"])
+def test_a_decision_read_before_another_commit_is_refused(member, web, second):
+    """Two operators (or the page and the command line) decide at once: the second
+    read the request while it was pending; deciding reads it again under a row
+    lock and refuses instead of deciding (and mailing) a second time."""
+    request_id = admin_requests.request_admin(member, reason=None).id
+    db.session.commit()
+    with concurrently(web):
+        read = admin_requests.pending_requests()  # held, as a request handler would
+        assert [r.id for r in read] == [request_id]
+        with concurrently(web):
+            admin_requests.approve(request_id, operator="ops@example.com")
+            db.session.commit()
+        with pytest.raises(Conflict, match="wartet nicht"):
+            getattr(admin_requests, second)(request_id, operator="cli")
+    db.session.expire_all()
+    assert len(events("admin.request_approved")) == 1
+    assert events("admin.request_rejected") == []
+    assert len(events("membership.role_changed")) == 1
+
+
+@pytest.mark.parametrize("second", ["consent", "decline_consent"])
+def test_a_consent_read_before_another_commit_is_refused(member, admin, web, second):
+    request_id = admin_requests.request_admin(member, reason=None).id
+    db.session.commit()
+    account_id, admin_id = member.customer_account_id, admin.id
+
+    def as_admin() -> tuple[CustomerAccount, User]:
+        return db.session.get(CustomerAccount, account_id), db.session.get(User, admin_id)
+
+    with concurrently(web):
+        account, actor = as_admin()
+        read = admin_requests.awaiting_consent(account, actor)  # held, as a handler would
+        assert [r.id for r in read] == [request_id]
+        with concurrently(web):
+            first_account, first_actor = as_admin()
+            admin_requests.consent(request_id, first_account, actor=first_actor)
+            db.session.commit()
+        with pytest.raises(Conflict, match="bereits entschieden"):
+            getattr(admin_requests, second)(request_id, account, actor=actor)
+    db.session.expire_all()
+    assert len(events("admin.request_consented")) == 1
+    assert events("admin.request_rejected") == []
