@@ -30,11 +30,13 @@ def send_invitation(
     days: int,
     locale: str | None,
 ) -> None:
-    """ "Einladung zum Portal": the single-use link to the pre-filled registration."""
+    """ "Einladung zum Portal": the single-use link to the pre-filled registration,
+    naming the customer portal (``branding.portal_name``) the invitation is to."""
     outbox.queue(
         "invitation",
         email,
         locale,
+        portal_name=current_app.config["IDP"].branding.portal_name.strip(),
         link=invitation_link(token),
         days=days,
         salutation=salutation,

@@ -151,7 +151,32 @@ def test_an_expired_link_is_refused(client, link):
 @pytest.mark.parametrize("token", ["nonsense", "x" * 43, "y" * 500])
 def test_unknown_links_get_the_invalid_page(client, token):
     page = client.get(f"/invitation/{token}")
-    assert page.status_code == 404 and 'id="invitation-used"' in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 404 and 'id="invitation-used"' in text
+    assert "Bitten Sie Ihren Administrator um eine neue Einladung." in text
+
+
+def test_the_mail_invites_to_the_customer_portal_by_default(account, admin, mailbox):
+    invite(account, admin, mailbox)
+    mail = mailbox.last(INVITED)
+    assert mail["Subject"] == "Einladung zum Kundenportal"
+    text = mailbox.text(mail)
+    assert "Herzlich willkommen im Kundenportal" in text
+    assert "gelangen Sie direkt in das Kundenportal." in text
+    assert "Kunden-ID Portal" not in text
+
+
+@pytest.mark.config(branding={"portal_name": "Sage Portal"})
+def test_the_mail_names_the_configured_portal(account, admin, mailbox):
+    """As in the manual (3.6): "Einladung zum Sage Portal"."""
+    invite(account, admin, mailbox)
+    mail = mailbox.last(INVITED)
+    assert mail["Subject"] == "Einladung zum Sage Portal"
+    text = mailbox.text(mail)
+    assert "Herzlich willkommen im Sage Portal" in text
+    assert "Nach erfolgter Registrierung gelangen Sie direkt in das Sage Portal." in text
+    html_body = mail.get_body(preferencelist=("html",)).get_content()
+    assert "Herzlich willkommen im Sage Portal" in html_body
 
 
 @pytest.mark.parametrize(

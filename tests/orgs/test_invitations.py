@@ -82,9 +82,10 @@ def test_invitation_mail_follows_the_manual(account, admin, mailbox):
     assert dt.timedelta(days=6, hours=23) < lifetime <= dt.timedelta(days=7)
     deliver_due()
     mail = mailbox.last(INVITED)
-    assert mail["Subject"] == "Einladung zum Kunden-ID Portal"
+    assert mail["Subject"] == "Einladung zum Kundenportal"  # branding.portal_name
     text = mailbox.text(mail)
-    assert "Herzlich willkommen im Kunden-ID Portal" in text
+    assert "Herzlich willkommen im Kundenportal" in text
+    assert "Nach erfolgter Registrierung gelangen Sie direkt in das Kundenportal." in text
     assert (
         "Carla Chef hat Sie eingeladen, dem Kundenkonto Bäckerei Schmidt GmbH beizutreten." in text
     )
