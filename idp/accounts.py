@@ -96,6 +96,7 @@ def authenticate_password(email: str, password: str) -> User:
     return user
 
 
-def note_login(user: User) -> None:
+def note_login(user: User, *, client_id: str | None = None) -> None:
+    """A completed sign-in, for the client it was for (if any)."""
     user.last_login_at = utcnow()
-    record_event(EventTag.LOGIN_SUCCEEDED, user=user)
+    record_event(EventTag.LOGIN_SUCCEEDED, user=user, client_id=client_id and client_id[:64])

@@ -22,6 +22,7 @@ from idp.errors import ChangeRejected, InvalidCredentials, NotFound, PasswordRej
 from idp.mail import account as account_mail
 from idp.oidc.backchannel import notify_logout
 from idp.oidc.tokens import revoke_for_user, revoke_where
+from idp.orgs.service import drop_memberships
 from idp.security.passwords import check_new_password
 from idp.store import (
     AuthorizationCode,
@@ -294,6 +295,7 @@ def erase_account(
     notify_logout(user)  # every session of the user, not just the ones ended here
     for model in (OneTimeToken, Consent, AuthorizationCode):
         db.session.execute(delete(model).where(model.user_id == user.id))
+    drop_memberships(user)
     _scrub(user)
     record_event(EventTag.ACCOUNT_DELETED, user=user, actor=actor)
     account_mail.send_account_deleted(address, locale)

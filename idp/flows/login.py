@@ -58,9 +58,9 @@ def finish_sign_in(
         user_agent=request.user_agent.string,
         keep=state.carried_over(),
     )
-    accounts.note_login(user)
-    adopt_user_locale(user.locale)
     pending = state.load(rid)
+    accounts.note_login(user, client_id=pending.params.get("client_id") if pending else None)
+    adopt_user_locale(user.locale)
     landing = state.pop_landing()
     if pending is not None:
         pending.login_done = True

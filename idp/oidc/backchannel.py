@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app
 from joserfc import jwt
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from idp.audit import EventTag, record_event
@@ -100,6 +100,12 @@ def sign_out_everywhere(user: User) -> None:
     expired, so each relying party must end all of the user's sessions."""
     end_all_sessions(user)
     revoke_for_user(user)
+    # a code issued before, not yet exchanged, must not yield tokens afterwards
+    db.session.execute(
+        delete(AuthorizationCode).where(
+            AuthorizationCode.user_id == user.id, AuthorizationCode.used_at.is_(None)
+        )
+    )
     notify_logout(user)
 
 

@@ -62,7 +62,7 @@ def label_of(tag: str) -> str:
     return str(_CATEGORY[T(tag)])
 
 
-def describe(tag: str, details: Mapping[str, Any]) -> str:
+def describe(tag: str, details: Mapping[str, Any], client_id: str | None = None) -> str:
     """One line for the "Details" column; never secrets (events hold none)."""
     if tag == T.MEMBERSHIP_PERMISSIONS_CHANGED:
         parts = []
@@ -76,8 +76,8 @@ def describe(tag: str, details: Mapping[str, Any]) -> str:
     if tag == T.MEMBERSHIP_ROLE_CHANGED and details.get("role"):
         role = _("Administrator") if details["role"] == "admin" else _("Mitarbeiter")
         return _("Rolle: %(role)s", role=role)
-    if tag == T.LOGIN_SUCCEEDED and details.get("client_id"):
-        return _("Anwendung: %(client)s", client=details["client_id"])
+    if tag == T.LOGIN_SUCCEEDED and client_id:
+        return _("Anwendung: %(client)s", client=client_id)
     if tag in (T.MFA_ENROLLED, T.MFA_REMOVED) and details.get("type"):
         return str(details.get("name") or details["type"])
     if tag == T.MEMBERSHIP_CREATED and details.get("via") == "legacy_account":

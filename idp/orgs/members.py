@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import String, and_, cast, false, func, or_, select
+from flask_babel import gettext as _
+from sqlalchemy import String, and_, cast, delete, false, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -23,8 +24,9 @@ from idp.audit import EventTag, record_event
 from idp.errors import Conflict, Forbidden, InvalidPermissions, NotFound
 from idp.orgs.changelog import CATEGORIES, describe, label_of
 from idp.orgs.permissions import CATALOGUE, CODES
-from idp.orgs.service import find_customer, membership_in
+from idp.orgs.service import active_admin_memberships, find_customer, membership_in
 from idp.store import (
+    AdminRequest,
     AuditEvent,
     CustomerAccount,
     Membership,
@@ -67,9 +69,9 @@ def administered_account(user: User, customer_number: str) -> CustomerAccount:
     account = find_customer(customer_number) if customer_number.isdigit() else None
     membership = membership_in(user, account) if account is not None else None
     if account is None or membership is None:
-        raise NotFound("Kundenkonto nicht gefunden.")
+        raise NotFound(_("Kundenkonto nicht gefunden."))
     if not is_active_admin(membership):
-        raise Forbidden("Nur Administratoren dieses Kundenkontos dürfen das.")
+        raise Forbidden(_("Nur Administratoren dieses Kundenkontos dürfen das."))
     return account
 
 
@@ -77,16 +79,15 @@ def is_active_admin(membership: Membership) -> bool:
     return membership.role == MembershipRole.ADMIN and membership.status == MembershipStatus.ACTIVE
 
 
-def active_admins(account: CustomerAccount) -> list[Membership]:
-    return list(
-        db.session.scalars(
-            select(Membership).where(
-                Membership.customer_account_id == account.id,
-                Membership.role == MembershipRole.ADMIN,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-        )
-    )
+def _acting_admins(membership: Membership, actor: User) -> list[Membership]:
+    """Checked again in every change (STYLE: at the route and in the service):
+    the actor administers the membership's account. The administrators' rows
+    are locked first, so two administrators acting on each other at once are
+    serialised and the second sees the first's change."""
+    admins = active_admin_memberships(_account(membership), for_update=True)
+    if actor.id not in {m.user_id for m in admins}:
+        raise Forbidden(_("Nur Administratoren dieses Kundenkontos dürfen das."))
+    return admins
 
 
 # -- listing -----------------------------------------------------------------------
@@ -138,7 +139,7 @@ def find_member(account: CustomerAccount, sub: str) -> Membership:
         )
     )
     if membership is None:
-        raise NotFound("Benutzer nicht gefunden.")
+        raise NotFound(_("Benutzer nicht gefunden."))
     return membership
 
 
@@ -151,6 +152,7 @@ def user_of(membership: Membership) -> User:
 # -- changes -----------------------------------------------------------------------
 def set_permissions(membership: Membership, codes: Iterable[str], *, actor: User) -> None:
     """Save the permission set as a whole (manual 3.3: "Speichern")."""
+    _acting_admins(membership, actor)
     wanted = sorted(set(codes))
     unknown = [code for code in wanted if code not in CODES]
     if unknown:
@@ -171,8 +173,9 @@ def set_permissions(membership: Membership, codes: Iterable[str], *, actor: User
 def activate(membership: Membership, *, actor: User) -> None:
     """A pending member becomes active (manual 3.1: once there is an
     administrator, only they activate new accounts)."""
+    _acting_admins(membership, actor)
     if membership.status != MembershipStatus.PENDING:
-        raise Conflict("Dieser Benutzer wartet nicht auf Freischaltung.")
+        raise Conflict(_("Dieser Benutzer wartet nicht auf Freischaltung."))
     membership.status = MembershipStatus.ACTIVE
     _record(EventTag.MEMBERSHIP_ACTIVATED, membership, actor)
 
@@ -181,34 +184,44 @@ def lock(membership: Membership, *, actor: User) -> None:
     """A locked member cannot log in to this customer account. Going beyond the
     manual (where a lock waits for the next logout), the user's sessions end and
     their tokens are revoked at once, and relying parties hear of it through
-    back-channel logout."""
-    _not_self(membership, actor, "Sie können sich nicht selbst sperren.")
+    back-channel logout. A pending member is activated or removed, not locked."""
+    _acting_admins(membership, actor)
+    _not_self(membership, actor, _("Sie können sich nicht selbst sperren."))
     if membership.status == MembershipStatus.LOCKED:
-        raise Conflict("Dieser Benutzer ist bereits gesperrt.")
+        raise Conflict(_("Dieser Benutzer ist bereits gesperrt."))
+    if membership.status == MembershipStatus.PENDING:
+        raise Conflict(
+            _("Dieser Benutzer wartet auf Freischaltung: bitte freischalten oder löschen.")
+        )
     membership.status = MembershipStatus.LOCKED
     _record(EventTag.MEMBERSHIP_LOCKED, membership, actor)
     _sign_out_everywhere(user_of(membership))
 
 
 def unlock(membership: Membership, *, actor: User) -> None:
+    _acting_admins(membership, actor)
     if membership.status != MembershipStatus.LOCKED:
-        raise Conflict("Dieser Benutzer ist nicht gesperrt.")
+        raise Conflict(_("Dieser Benutzer ist nicht gesperrt."))
     membership.status = MembershipStatus.ACTIVE
     _record(EventTag.MEMBERSHIP_UNLOCKED, membership, actor)
 
 
 def remove(membership: Membership, *, actor: User) -> None:
     """ "Benutzer löschen": the membership goes; the user's account goes too when
-    this was their only membership (manual 3.5: an employee who left)."""
-    _not_self(membership, actor, "Sie können sich nicht selbst löschen.")
+    this was their only membership (manual 3.5: an employee who left), unless
+    they are an operator, whose account is not the customer's to delete."""
+    _acting_admins(membership, actor)
+    _not_self(membership, actor, _("Sie können sich nicht selbst löschen."))
     user = user_of(membership)
     _record(EventTag.MEMBERSHIP_DELETED, membership, actor)
+    # explicitly: SQLite does not enforce the cascade to the requests
+    db.session.execute(delete(AdminRequest).where(AdminRequest.membership_id == membership.id))
     db.session.delete(membership)
     db.session.flush()
     others = db.session.scalar(
         select(func.count()).select_from(Membership).where(Membership.user_id == user.id)
     )
-    if others:
+    if others or user.is_operator:
         _sign_out_everywhere(user)
         return
     from idp.profile import erase_account
@@ -219,13 +232,16 @@ def remove(membership: Membership, *, actor: User) -> None:
 def resign(membership: Membership, *, actor: User) -> None:
     """An administrator gives up their rights; the last one cannot, or nobody
     could administer the account any more."""
-    if membership.role != MembershipRole.ADMIN:
-        raise Conflict("Dieser Benutzer ist kein Administrator.")
-    others = [m for m in active_admins(_account(membership)) if m.id != membership.id]
+    admins = _acting_admins(membership, actor)
+    if membership.user_id != actor.id:
+        raise Forbidden(_("Nur Sie selbst können Ihre Administratorrechte abgeben."))
+    others = [m for m in admins if m.id != membership.id]
     if not others:
         raise Conflict(
-            "Sie sind der einzige Administrator dieses Kundenkontos und können Ihre "
-            "Rechte nicht abgeben."
+            _(
+                "Sie sind der einzige Administrator dieses Kundenkontos und können Ihre "
+                "Rechte nicht abgeben."
+            )
         )
     membership.role = MembershipRole.EMPLOYEE
     _record(EventTag.MEMBERSHIP_ROLE_CHANGED, membership, actor, role=str(MembershipRole.EMPLOYEE))
@@ -288,7 +304,7 @@ def change_log(
             at=event.created_at,
             tag=event.tag,
             category=label_of(event.tag),
-            details=describe(event.tag, event.details or {}),
+            details=describe(event.tag, event.details or {}, event.client_id),
             actor_name=_display_name(who),
         )
         for event, who in rows

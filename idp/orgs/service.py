@@ -6,11 +6,12 @@ Services flush, never commit; every change records an audit event."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, delete, select
+from sqlalchemy.sql import ColumnElement
 
 from idp.audit import EventTag, record_event
 from idp.credentials.password import dummy_hash, password_context
@@ -20,8 +21,10 @@ from idp.errors import (
     InvalidCustomerNumber,
     InvoicePrefix,
     NotFound,
+    WrongAffiliation,
 )
 from idp.store import (
+    AdminRequest,
     Country,
     CustomerAccount,
     LegacyAccount,
@@ -188,11 +191,17 @@ def parse_customer_number(raw: str) -> str:
     return number
 
 
-def join_by_customer_number(user: User, raw_number: str) -> Membership:
-    """ "Jetzt registrieren": join the customer account with this number."""
+def join_by_customer_number(
+    user: User, raw_number: str, *, product_lines: Collection[str] | None = None
+) -> Membership:
+    """ "Jetzt registrieren": join the customer account with this number.
+    ``product_lines``: those of the affiliation the user chose; an account of
+    another product line raises WrongAffiliation."""
     account = find_customer(parse_customer_number(raw_number))
     if account is None:
         raise NotFound("Zu dieser Kundennummer gibt es kein Kundenkonto.")
+    if product_lines is not None and account.product_line not in product_lines:
+        raise WrongAffiliation("Diese Kundennummer gehört nicht zur gewählten Zugehörigkeit.")
     if membership_in(user, account) is not None:
         raise Conflict("Sie gehören diesem Kundenkonto bereits an.")
     return _new_membership(user, account, via="customer_number")
@@ -266,34 +275,68 @@ def notify_admins_of_pending(membership: Membership, member: User) -> None:
     from idp.mail import invitations as mail
 
     account = membership.customer_account
-    admins = db.session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.customer_account_id == account.id,
-            Membership.role == MembershipRole.ADMIN,
-            Membership.status == MembershipStatus.ACTIVE,
-            User.id != member.id,
-            User.status == UserStatus.ACTIVE,
-        )
-        .order_by(User.id)
+    for admin in active_admins(account):
+        if admin.id != member.id:
+            mail.send_membership_pending(admin, member, account)
+
+
+# -- administrators ------------------------------------------------------------------
+def _is_active_admin() -> ColumnElement[bool]:
+    """The one definition of an administrator who counts: an active admin
+    membership of a user whose account is active (not deleted)."""
+    return and_(
+        Membership.role == MembershipRole.ADMIN,
+        Membership.status == MembershipStatus.ACTIVE,
+        User.status == UserStatus.ACTIVE,
     )
-    for admin in admins:
-        mail.send_membership_pending(admin, member, account)
+
+
+def active_admin_memberships(
+    account: CustomerAccount, *, for_update: bool = False
+) -> list[Membership]:
+    """The administrators' memberships. ``for_update`` locks them (PostgreSQL)
+    and re-reads them, so rules like "the last administrator stays" hold when
+    two administrators act at once."""
+    query = (
+        select(Membership)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.customer_account_id == account.id, _is_active_admin())
+        .order_by(Membership.id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Membership).execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
+
+
+def active_admins(account: CustomerAccount) -> list[User]:
+    """The customer account's active administrators, by email."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.customer_account_id == account.id, _is_active_admin())
+            .order_by(User.email)
+        )
+    )
 
 
 def has_active_admin(account: CustomerAccount) -> bool:
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Membership.customer_account_id == account.id,
-                    Membership.role == MembershipRole.ADMIN,
-                    Membership.status == MembershipStatus.ACTIVE,
-                )
-            )
-        )
+    admins = (
+        select(Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.customer_account_id == account.id, _is_active_admin())
     )
+    return bool(db.session.scalar(select(admins.exists())))
+
+
+def drop_memberships(user: User) -> None:
+    """An erased account leaves its customer accounts, with its open admin
+    requests (the rows go explicitly: SQLite does not enforce the cascade)."""
+    ids = list(db.session.scalars(select(Membership.id).where(Membership.user_id == user.id)))
+    if not ids:
+        return
+    db.session.execute(delete(AdminRequest).where(AdminRequest.membership_id.in_(ids)))
+    db.session.execute(delete(Membership).where(Membership.id.in_(ids)))
 
 
 # -- memberships and claims ---------------------------------------------------------

@@ -242,3 +242,14 @@ def test_signing_out_other_sessions_names_each_ended_session(
 
     [token] = rp.logout_tokens()
     assert logout_claims(client, token, "portal")["sid"] == sid
+
+
+def test_a_code_issued_before_sign_out_everywhere_yields_no_tokens(app, user, portal):
+    callback = portal.sign_in(user.email, PASSWORD)
+
+    sign_out_everywhere(user)
+    db.session.commit()
+
+    response = portal.exchange(callback["code"])
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"

@@ -192,8 +192,10 @@ def test_last_admin_cannot_resign_but_one_of_two_can(company: Any) -> None:
     company["worker_m"].role = MembershipRole.ADMIN
     members.resign(company["admin_m"], actor=company["admin"])
     assert company["admin_m"].role == MembershipRole.EMPLOYEE
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):  # no administrator any more
         members.resign(company["admin_m"], actor=company["admin"])
+    with pytest.raises(Conflict):
+        members.resign(company["worker_m"], actor=company["worker"])
 
 
 def test_remove_keeps_an_account_with_other_memberships(company: Any) -> None:
@@ -221,7 +223,7 @@ def test_change_log_shows_own_events_not_other_accounts(company: Any) -> None:
     worker = company["worker"]
     theirs = member(worker, "261973069")
     members.set_permissions(theirs, ["shop"], actor=company["outsider"])
-    accounts.note_login(worker)
+    accounts.note_login(worker, client_id="portal")
     members.set_permissions(company["worker_m"], ["documents"], actor=company["admin"])
     db.session.commit()
     log = members.change_log(company["worker_m"])
@@ -231,7 +233,73 @@ def test_change_log_shows_own_events_not_other_accounts(company: Any) -> None:
         "Benutzer angelegt",
     ]
     assert log.items[1].actor_name == "System"
+    assert log.items[1].details == "Anwendung: portal"
     assert members.change_log(company["worker_m"], search="anmeld").total == 1
     assert members.change_log(company["worker_m"], search="Belege").total == 1
     assert members.change_log(company["worker_m"], search="clara").total == 1
     assert members.change_log(company["worker_m"], per_page=10, page=2).items == []
+
+
+def test_only_an_administrator_of_the_account_may_change_it(company: Any) -> None:
+    worker_m, admin_m = company["worker_m"], company["admin_m"]
+    for change in (members.activate, members.lock, members.unlock, members.remove):
+        with pytest.raises(Forbidden):
+            change(admin_m, actor=company["worker"])
+        with pytest.raises(Forbidden):
+            change(worker_m, actor=company["outsider"])  # admin of another account
+    with pytest.raises(Forbidden):
+        members.set_permissions(worker_m, ["shop"], actor=company["outsider"])
+    company["worker_m"].role = MembershipRole.ADMIN
+    with pytest.raises(Forbidden):  # resigning is for oneself only
+        members.resign(worker_m, actor=company["admin"])
+
+
+def test_a_locked_administrator_can_no_longer_act(company: Any) -> None:
+    second = member(person("zweite@example.de"), "447712782", role="admin")
+    members.lock(second, actor=company["admin"])
+    with pytest.raises(Forbidden):
+        members.lock(company["admin_m"], actor=user_of(second))
+
+
+def user_of(membership: Membership) -> User:
+    return members.user_of(membership)
+
+
+def test_a_pending_member_is_activated_or_removed_not_locked(company: Any) -> None:
+    pending = member(person("neu@example.de"), "447712782", status="pending")
+    with pytest.raises(Conflict):
+        members.lock(pending, actor=company["admin"])
+
+
+def test_an_erased_administrator_no_longer_counts(company: Any, mailbox: Any) -> None:
+    from idp.profile import erase_account
+
+    account = company["admin_m"].customer_account
+    erase_account(company["admin"])
+    db.session.commit()
+    assert not service.has_active_admin(account)
+    assert service.memberships_of(company["admin"]) == []
+    newcomer = person("neu@example.de")
+    assert service.join_by_customer_number(newcomer, "447712782").status == "active"
+
+
+def test_removing_a_member_takes_their_open_admin_request_along(company: Any) -> None:
+    from idp.orgs import admin_requests
+    from idp.store import AdminRequest
+
+    admin_requests.request_admin(company["worker_m"], reason="Vertretung")
+    db.session.commit()
+    members.remove(company["worker_m"], actor=company["admin"])
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalars(select(AdminRequest)).all() == []
+    assert admin_requests.pending_requests() == []
+
+
+def test_an_operator_keeps_their_account_when_removed_from_their_only_customer(
+    company: Any,
+) -> None:
+    company["worker"].is_operator = True
+    members.remove(company["worker_m"], actor=company["admin"])
+    db.session.commit()
+    assert company["worker"].status == UserStatus.ACTIVE
