@@ -164,6 +164,7 @@ def _context(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from flask import redirect, url_for
 
+    from idp.extensions import csrf
     from idp.flows import (
         account,
         customer,
@@ -180,7 +181,6 @@ def _register_blueprints(app: Flask) -> None:
         registration,
         verification,
     )
-    from idp.extensions import csrf
     from idp.oidc import views
     from idp.orgs import api, operator
 
