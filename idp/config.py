@@ -81,6 +81,8 @@ class SecurityConfig:
     token_limit_ip: str = "600 per minute"
     ratelimit_storage_uri: str = "memory://"
     max_content_length: int = 64 * 1024
+    # /operator/ (approving admin requests) only with a second factor in the session
+    operator_requires_mfa: bool = True
 
 
 @dataclass

@@ -19,6 +19,8 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passwort-2024"  # noqa: S105 - published demo value
 DEMO_OPERATOR_EMAIL = "operator@example.com"  # approves admin requests at /operator/
 DEMO_OPERATOR_PASSWORD = "Operator-Passwort-2024"  # noqa: S105 - published demo value
+# The operator pages need a second factor: the demo operator has an authenticator
+# app whose key the banner prints (security.operator_requires_mfa).
 # Colleagues of the demo user in Bäckerei Schmidt GmbH (the portal's user management).
 DEMO_EMPLOYEE_EMAIL = "max@example.com"
 DEMO_EMPLOYEE_PASSWORD = "Max-Passwort-2024"  # noqa: S105 - published demo value
@@ -36,6 +38,7 @@ class DemoInfo:
     redirect_uri: str
     email: str
     password: str
+    operator_totp_secret: str = ""  # the demo operator's authenticator key
 
 
 def seed() -> DemoInfo:
@@ -76,14 +79,37 @@ def seed() -> DemoInfo:
             locale="de",
         )
         operator.is_operator = True
+    secret = seed_operator_totp()
     seed_customers()
     seed_colleagues()
     from idp.store import db
 
     db.session.commit()
     return DemoInfo(
-        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, DEMO_EMAIL, DEMO_PASSWORD
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, DEMO_EMAIL, DEMO_PASSWORD, secret
     )
+
+
+def seed_operator_totp() -> str:
+    """An authenticator app for the demo operator (also one from an older run
+    that has none), so the operator pages, which ask for a second factor, can
+    be tried; returns its key for the banner ("" if it cannot be read)."""
+    import pyotp
+
+    from idp import mfa
+    from idp.credentials import totp
+    from idp.store import CredentialType
+
+    operator = accounts.find_by_email(DEMO_OPERATOR_EMAIL)
+    if operator is None:
+        return ""
+    if not mfa.has_second_factor(operator):
+        credential, secret = totp.begin_enrolment(operator)
+        credential.name = "Demo"
+        totp.confirm(operator, credential.id, pyotp.TOTP(secret).now())
+        credential.data = {}  # the current code stays usable for the first sign-in
+    apps = mfa.credentials_of(operator, CredentialType.TOTP)
+    return (totp.secret_of(apps[0]) or "") if apps else ""
 
 
 def seed_customers() -> None:
@@ -174,7 +200,7 @@ def banner(info: DemoInfo, issuer: str) -> str:
   Employee:       {DEMO_EMPLOYEE_EMAIL}  /  {DEMO_EMPLOYEE_PASSWORD}
   Pending member: {DEMO_PENDING_EMAIL}  /  {DEMO_EMPLOYEE_PASSWORD}  (approve in the portal)
   Operator:       {DEMO_OPERATOR_EMAIL}  /  {DEMO_OPERATOR_PASSWORD}
-                  (admin requests at {issuer}/operator/)
+                  (admin requests at {issuer}/operator/){_operator_totp(info)}
   Demo client:    {info.client_id}  /  {info.client_secret}
   Redirect URI:   {info.redirect_uri}
 
@@ -182,3 +208,12 @@ def banner(info: DemoInfo, issuer: str) -> str:
                   the user management is in the icon menu at the top right)
   Or sign in directly at {issuer}/login
 """
+
+
+def _operator_totp(info: DemoInfo) -> str:
+    if not info.operator_totp_secret:
+        return ""
+    return f"""
+                  second factor: authenticator app key {info.operator_totp_secret}
+                  (or the current code: .venv/bin/python -c
+                  "import pyotp; print(pyotp.TOTP('{info.operator_totp_secret}').now())")"""

@@ -1,8 +1,12 @@
 """Operator pages (Sage): pending admin requests to approve or reject with a note.
 
 Only signed-in users with ``User.is_operator`` get in (``idp users operator
-EMAIL`` grants it); other users get a 403 page, visitors go to the login. The
-same decisions are available as ``idp admin-requests approve|reject``."""
+EMAIL`` grants it); other users get a 403 page, visitors go to the login.
+Approving makes someone an administrator of a customer account, so an operator
+signed in with the password alone is asked for a second factor first (or to set
+one up), by the same step-up as a relying party's ``acr_values``
+(``security.operator_requires_mfa``, on by default). The same decisions are
+available as ``idp admin-requests approve|reject``."""
 
 from __future__ import annotations
 
@@ -10,13 +14,27 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp import mfa
 from idp.errors import ChangeRejected, Conflict, NotFound
+from idp.flows import mfa as mfa_flow
+from idp.flows import state
+from idp.oidc.authorize import ACR_MFA
 from idp.orgs import admin_requests
-from idp.sessions import current_user
+from idp.sessions import current_session, current_user
 from idp.store import User, db
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -26,7 +44,8 @@ MAX_NOTE_INPUT = 10_000
 
 def operator_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Visitors go to the login; signed-in users who are not operators get a 403
-    page; the view gets the operator as its first argument."""
+    page; operators without a second factor in this session are asked for one;
+    the view gets the operator as its first argument."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,9 +54,35 @@ def operator_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return redirect(url_for("login.login"))
         if not user.is_operator:
             return Response(render_template("orgs/operator/forbidden.html"), status=403)
+        if _needs_second_factor():
+            return _step_up(user)
         return view(user, *args, **kwargs)
 
     return wrapper
+
+
+def _needs_second_factor() -> bool:
+    if not current_app.config["IDP"].security.operator_requires_mfa:
+        return False
+    record = current_session().record
+    return record is None or record.acr != ACR_MFA
+
+
+def _step_up(user: User) -> BaseResponse:
+    """The second factor (or its enrolment, for an operator without one), then
+    back to the operator page; a form sent meanwhile is not carried out."""
+    record = current_session().record
+    amr = list(record.amr or ["pwd"]) if record is not None else ["pwd"]
+    state.set_landing(url_for(".index"))
+    flash(
+        _(
+            "Die Seiten für Betreiber erfordern eine Anmeldung mit zweitem Faktor. "
+            "Bitte bestätigen Sie Ihre Identität."
+        ),
+        "info",
+    )
+    purpose = "login" if mfa.has_second_factor(user) else "enrol"
+    return mfa_flow.begin(user, "", amr, purpose)
 
 
 @bp.get("/")

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from idp import accounts
+from idp.credentials import totp
 from idp.orgs import admin_requests, service
 from idp.store import AdminRequest, AuditEvent, Membership, User, db
 from tests.flows.test_login import PASSWORD, post_login
+from tests.flows.test_mfa_totp import code_at, enrol_totp, post_code
 from tests.oidc.test_customer_claims import all_claims
 from tests.support.oidc import csrf_token
 
@@ -37,12 +39,28 @@ def new_user(email: str, *, operator: bool = False) -> User:
     return user
 
 
+def add_authenticator(user: User) -> str:
+    """An authenticator app for ``user``; returns its key."""
+    credential, secret = totp.begin_enrolment(user)
+    totp.confirm(user, credential.id, code_at(secret))
+    db.session.commit()
+    return secret
+
+
+def sign_in_with_app(browser, email: str, secret: str, password: str = PASSWORD):
+    """Password, then the app's code; returns where the challenge sends the browser."""
+    assert post_login(browser, email, password).headers["Location"] == "/mfa/"
+    page = browser.get("/mfa/totp/challenge")
+    return post_code(browser, page, code_at(secret, 1))
+
+
 @pytest.fixture
 def ops(web):
-    """A browser signed in as an operator."""
-    new_user("ops@example.com", operator=True)
+    """A browser signed in as an operator, with a second factor."""
+    operator = new_user("ops@example.com", operator=True)
     browser = web.test_client()
-    assert post_login(browser, "ops@example.com", PASSWORD).status_code == 302
+    secret = add_authenticator(operator)
+    assert sign_in_with_app(browser, operator.email, secret).status_code == 302
     return browser
 
 
@@ -71,6 +89,55 @@ def test_visitors_go_to_login_and_non_operators_get_403(client, user):
     token = csrf_token(client.get("/account/"))
     response = client.post("/operator/admin-requests/1", data={"csrf_token": token})
     assert response.status_code == 403
+
+
+# -- a second factor ----------------------------------------------------------------------
+STEP_UP = "Die Seiten für Betreiber erfordern eine Anmeldung mit zweitem Faktor."
+
+
+def test_an_operator_with_the_password_alone_must_confirm_a_second_factor(web, member):
+    """Approving makes someone an administrator: the password alone is not enough.
+    An operator whose session has no second factor is challenged and comes back."""
+    operator = new_user("ops@example.com", operator=True)
+    browser = web.test_client()
+    assert post_login(browser, operator.email, PASSWORD).headers["Location"] == "/account/"
+    secret = add_authenticator(operator)  # set up after signing in: the session has none
+    request = open_request(member)
+
+    response = browser.get("/operator/")
+    assert response.status_code == 302 and response.headers["Location"] == "/mfa/"
+    token = csrf_token(browser.get("/account/"))
+    response = browser.post(
+        f"/operator/admin-requests/{request.id}", data={"csrf_token": token, "decision": "approve"}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/mfa/"
+    assert reload(request).status == "pending" and reload(member).role == "employee"
+
+    challenge = browser.get("/mfa/totp/challenge")
+    assert STEP_UP in text(challenge)
+    response = post_code(browser, challenge, code_at(secret, 1))
+    assert response.headers["Location"] == "/operator/"
+    assert f'id="admin-request-{request.id}"' in text(browser.get("/operator/"))
+
+
+def test_an_operator_without_a_second_factor_sets_one_up_first(web):
+    operator = new_user("ops@example.com", operator=True)
+    browser = web.test_client()
+    post_login(browser, operator.email, PASSWORD)
+    response = browser.get("/operator/")
+    assert response.headers["Location"] == "/mfa/setup"
+    assert STEP_UP in text(browser.get("/mfa/setup"))
+    _secret, _recovery, response = enrol_totp(browser)
+    assert response.headers["Location"] == "/operator/"
+    assert browser.get("/operator/").status_code == 200
+
+
+@pytest.mark.config(security={"operator_requires_mfa": False})
+def test_the_second_factor_can_be_switched_off(web):
+    new_user("ops@example.com", operator=True)
+    browser = web.test_client()
+    post_login(browser, "ops@example.com", PASSWORD)
+    assert browser.get("/operator/").status_code == 200
 
 
 # -- the page -----------------------------------------------------------------------------
@@ -198,13 +265,18 @@ def test_request_approved_by_cli_shows_as_admin_role_at_the_next_token(
 
 
 def test_demo_seed_creates_an_operator_who_gets_in(app, web):
+    """The demo operator has an authenticator app; the banner prints its key."""
     from idp import demo
 
-    demo.seed()
-    demo.seed()  # idempotent
+    secret = demo.seed().operator_totp_secret
+    assert len(secret) == 32 and demo.seed().operator_totp_secret == secret  # idempotent
     assert accounts.find_by_email(demo.DEMO_OPERATOR_EMAIL).is_operator
     assert not accounts.find_by_email(demo.DEMO_EMAIL).is_operator
-    assert demo.DEMO_OPERATOR_PASSWORD in demo.banner(demo.seed(), "http://localhost")
+    banner = demo.banner(demo.seed(), "http://localhost")
+    assert demo.DEMO_OPERATOR_PASSWORD in banner and secret in banner
     browser = web.test_client()
-    post_login(browser, demo.DEMO_OPERATOR_EMAIL, demo.DEMO_OPERATOR_PASSWORD)
+    response = sign_in_with_app(
+        browser, demo.DEMO_OPERATOR_EMAIL, secret, demo.DEMO_OPERATOR_PASSWORD
+    )
+    assert response.status_code == 302
     assert browser.get("/operator/").status_code == 200
