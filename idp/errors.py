@@ -80,3 +80,8 @@ class InvalidPermissions(DomainError):
     def __init__(self, codes: list[str]) -> None:
         super().__init__(f"Unbekannte Berechtigungen: {', '.join(codes)}")
         self.codes = codes
+
+
+class WrongAffiliation(DomainError):
+    """A customer number whose account belongs to another "Zugehörigkeit" than
+    the one chosen at onboarding (its product line is not in the group)."""

@@ -22,7 +22,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.errors import Conflict, InvalidCredentials, InvalidCustomerNumber, InvoicePrefix, NotFound
+from idp.errors import (
+    Conflict,
+    InvalidCredentials,
+    InvalidCustomerNumber,
+    InvoicePrefix,
+    NotFound,
+    WrongAffiliation,
+)
 from idp.extensions import limiter
 from idp.flows import state
 from idp.flows.account import login_required
@@ -108,7 +115,9 @@ def join(user: User) -> BaseResponse | str:
     try:
         if action == "number":
             membership = service.join_by_customer_number(
-                user, form.get("customer_number", "")[:MAX_NUMBER_LENGTH]
+                user,
+                form.get("customer_number", "")[:MAX_NUMBER_LENGTH],
+                product_lines=affiliation.product_lines,
             )
         elif action == "legacy":
             membership = service.link_legacy_account(
@@ -118,7 +127,14 @@ def join(user: User) -> BaseResponse | str:
             )
         else:
             abort(400)
-    except (InvoicePrefix, InvalidCustomerNumber, NotFound, Conflict, InvalidCredentials) as exc:
+    except (
+        InvoicePrefix,
+        InvalidCustomerNumber,
+        NotFound,
+        WrongAffiliation,
+        Conflict,
+        InvalidCredentials,
+    ) as exc:
         return _join_page(affiliation, _field_error(action or "", exc), 400)
     db.session.commit()
     return _done_page(membership)
@@ -189,6 +205,8 @@ def _field_error(action: str, failure: Exception) -> dict[str, str]:
         message = _("Bitte geben Sie nur die neun Ziffern ohne das vorangestellte „D“ ein.")
     elif isinstance(failure, InvalidCustomerNumber):
         message = _("Die Kundennummer besteht aus genau neun Ziffern.")
+    elif isinstance(failure, WrongAffiliation):
+        message = _("Diese Kundennummer gehört nicht zur gewählten Zugehörigkeit.")
     elif isinstance(failure, NotFound):
         message = _(
             "Zu dieser Kundennummer haben wir kein Kundenkonto gefunden. "

@@ -143,6 +143,33 @@ def test_refused_numbers_are_explained_at_the_field(signed_in, user, number, mes
     assert memberships(user) == []
 
 
+@pytest.mark.parametrize(
+    ("group", "number"),
+    [("dpw", "447712782"), ("sageb7", "447712782"), ("sage50", "523938499")],
+)
+def test_a_number_of_another_affiliation_is_explained_at_the_field(signed_in, user, group, number):
+    """447712782 is a Sage 50 customer, 523938499 a Sage DPW one (Austria): the
+    affiliation chosen on the first page must fit."""
+    response = join(signed_in, number, url=f"/onboarding/join?group={group}")
+    assert response.status_code == 400
+    assert field_error(response, "customer_number") == (
+        "Diese Kundennummer gehört nicht zur gewählten Zugehörigkeit."
+    )
+    assert memberships(user) == []
+
+
+def test_every_product_line_of_the_group_may_join(signed_in, user):
+    """Sage 100 belongs to the first group, next to Sage 50."""
+    service.import_customers(
+        [{"customer_number": "261973069", "name": "Müller & Söhne KG", "country": "DE",
+          "product_line": "sage100"}]
+    )  # fmt: skip
+    db.session.commit()
+    response = join(signed_in, "261973069")
+    assert response.status_code == 200
+    assert [m.customer_account.customer_number for m in memberships(user)] == ["261973069"]
+
+
 def test_joining_twice_says_already_a_member(signed_in):
     join(signed_in, "447712782")
     response = join(signed_in, "447712782")
