@@ -3,6 +3,7 @@ assembled."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,16 @@ def create_app(config: Config | None = None, **flask_config: Any) -> Flask:
     return app
 
 
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _flask_settings(config: Config, data_dir: Path) -> dict[str, Any]:
     url = database_url(config.database.url)
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # JSON as written, not \u-escaped: the change log searches details for "Müller"
+    engine_options: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": _json_dumps}
     if url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30}}
+        engine_options = {"connect_args": {"timeout": 30}, "json_serializer": _json_dumps}
         _tune_sqlite()
     return {
         "SECRET_KEY": config.server.secret_key or _local_secret(data_dir, "secret_key"),

@@ -303,3 +303,17 @@ def test_an_operator_keeps_their_account_when_removed_from_their_only_customer(
     members.remove(company["worker_m"], actor=company["admin"])
     db.session.commit()
     assert company["worker"].status == UserStatus.ACTIVE
+
+
+def test_change_log_search_finds_umlauts_in_details(company: Any) -> None:
+    from idp.audit import EventTag, record_event
+
+    record_event(
+        EventTag.INVITATION_SENT,
+        account=company["admin_m"].customer_account,
+        actor=company["admin"],
+        email=company["worker"].email,
+        note="für Jürgen",
+    )
+    db.session.commit()
+    assert members.change_log(company["worker_m"], search="jürgen").total == 1
