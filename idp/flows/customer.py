@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.errors import ChangeRejected, Conflict, Forbidden, NotFound
@@ -104,7 +105,14 @@ def contact(user: User) -> BaseResponse:
     except Conflict as exc:
         return _contact_page(membership, {"form": str(exc)}, 409)
     db.session.commit()
-    flash(_("Ihre Nachricht wurde an %(num)d Administrator(en) gesendet.", num=sent), "success")
+    flash(
+        ngettext(
+            "Ihre Nachricht wurde an %(num)d Administrator gesendet.",
+            "Ihre Nachricht wurde an %(num)d Administratoren gesendet.",
+            sent,
+        ),
+        "success",
+    )
     return redirect(_here("customer.contact", membership))
 
 

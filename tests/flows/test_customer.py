@@ -225,7 +225,7 @@ def test_contact_mails_every_admin_with_reply_to_the_member(browser, user, admin
         browser, CONTACT, subject="Zugang\r\nBcc: x@evil", message="Bitte\nfreischalten."
     )
     assert response.status_code == 302
-    assert "Ihre Nachricht wurde an 2 Administrator(en) gesendet." in text(browser.get(CONTACT))
+    assert "Ihre Nachricht wurde an 2 Administratoren gesendet." in text(browser.get(CONTACT))
     sent = [m for m in mailbox.messages if m["Subject"].startswith("Nachricht von")]
     assert sorted(m["To"] for m in sent) == [admin.email, second.email]
     for mail in sent:
@@ -238,6 +238,7 @@ def test_contact_mails_every_admin_with_reply_to_the_member(browser, user, admin
 def test_contact_mail_has_the_member_as_reply_to(browser, user, admin, mailbox):
     submit(browser, CONTACT, subject="Frage", message="Hallo")
     assert mailbox.last(admin.email)["Reply-To"] == user.email
+    assert "Ihre Nachricht wurde an 1 Administrator gesendet." in text(browser.get(CONTACT))
 
 
 def test_contact_without_an_admin_says_so(browser, mailbox):

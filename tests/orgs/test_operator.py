@@ -158,6 +158,15 @@ def test_operator_sees_pending_requests_only_after_consent(ops, member, user):
     assert "von Olga" in page and "Ich leite das Büro." in page
 
 
+def test_each_rows_controls_name_the_requester(ops, member):
+    """Every row has the same buttons and note field; screen readers hear whose."""
+    open_request(member)
+    page = text(ops.get("/operator/"))
+    assert 'aria-label="Anna Schmidt als Administrator freischalten"' in page
+    assert 'aria-label="Antrag von Anna Schmidt ablehnen"' in page
+    assert '<span class="sr-only"> zum Antrag von Anna Schmidt</span></label>' in page
+
+
 def test_operator_approves_with_a_note(ops, member, user, mailbox):
     request = open_request(member)
     page = ops.get("/operator/")
