@@ -78,7 +78,7 @@ def _admin_request_page(
         is_active=membership.status == MembershipStatus.ACTIVE,
         open_request=admin_requests.open_request(membership),
         awaiting_consent=AdminRequestStatus.AWAITING_CONSENT,
-        has_admin=bool(admin_requests.active_admins(membership.customer_account)),
+        has_admin=service.has_active_admin(membership.customer_account),
         errors=errors or {},
         reason=request.form.get("reason", "")[:MAX_FIELD_INPUT] if errors else "",
     )

@@ -12,11 +12,12 @@ the customer account."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from idp.audit import EventTag, record_event
 from idp.errors import ChangeRejected, Conflict, Forbidden, NotFound
 from idp.mail import orgs as mail
+from idp.orgs import service
 from idp.store import (
     AdminRequest,
     AdminRequestStatus,
@@ -52,7 +53,7 @@ def request_admin(membership: Membership, *, reason: str | None) -> AdminRequest
         raise Conflict(_("Sie haben bereits Admin-Rechte beantragt."))
     reason = _text(reason, MAX_REASON_LENGTH, "reason")
     account = membership.customer_account
-    admins = active_admins(account)
+    admins = service.active_admins(account)
     status = AdminRequestStatus.AWAITING_CONSENT if admins else AdminRequestStatus.PENDING
     request = AdminRequest(membership_id=membership.id, status=status, reason=reason)
     request.membership = membership
@@ -89,8 +90,7 @@ def awaiting_consent(account: CustomerAccount, admin: User) -> list[AdminRequest
     _require_admin(account, admin)
     return list(
         db.session.scalars(
-            select(AdminRequest)
-            .join(Membership, AdminRequest.membership_id == Membership.id)
+            _with_live_requester(select(AdminRequest))
             .where(
                 Membership.customer_account_id == account.id,
                 AdminRequest.status == AdminRequestStatus.AWAITING_CONSENT,
@@ -150,7 +150,7 @@ def pending_requests() -> list[AdminRequest]:
     """What the operator decides on: consented (or needing no consent), oldest first."""
     return list(
         db.session.scalars(
-            select(AdminRequest)
+            _with_live_requester(select(AdminRequest))
             .where(AdminRequest.status == AdminRequestStatus.PENDING)
             .order_by(AdminRequest.created_at, AdminRequest.id)
         )
@@ -225,23 +225,6 @@ def _decide(
 
 
 # -- helpers ------------------------------------------------------------------------
-def active_admins(account: CustomerAccount) -> list[User]:
-    """The customer account's active administrators, by email."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.customer_account_id == account.id,
-                Membership.role == MembershipRole.ADMIN,
-                Membership.status == MembershipStatus.ACTIVE,
-                User.status == UserStatus.ACTIVE,
-            )
-            .order_by(User.email)
-        )
-    )
-
-
 def requester_of(request: AdminRequest) -> User:
     return _user(request.membership)
 
@@ -254,7 +237,7 @@ def consenter_of(request: AdminRequest) -> User | None:
 
 
 def _require_admin(account: CustomerAccount, user: User) -> None:
-    if user.id not in {admin.id for admin in active_admins(account)}:
+    if user.id not in {admin.id for admin in service.active_admins(account)}:
         raise Forbidden(_("Nur Administratoren des Kundenkontos dürfen das."))
 
 
@@ -267,13 +250,24 @@ def _find(request_id: int, *, lock: bool = False) -> AdminRequest:
     # Ids beyond a 32-bit integer exist nowhere (and overflow SQLite's driver).
     if not 0 < request_id < 2**31:
         raise NotFound(_("Diesen Antrag gibt es nicht."))
-    query = select(AdminRequest).where(AdminRequest.id == request_id)
+    query = _with_live_requester(select(AdminRequest)).where(AdminRequest.id == request_id)
     if lock:
         query = query.with_for_update(of=AdminRequest).execution_options(populate_existing=True)
     request = db.session.scalar(query)
     if request is None:
         raise NotFound(_("Diesen Antrag gibt es nicht."))
     return request
+
+
+def _with_live_requester(query: Select[AdminRequest]) -> Select[AdminRequest]:
+    """Requests of deleted accounts are nobody's business any more. (Erasure
+    takes the memberships and their requests along; this also holds for rows
+    left from before that.)"""
+    return (
+        query.join(Membership, AdminRequest.membership_id == Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .where(User.status != UserStatus.DELETED)
+    )
 
 
 def _lock_membership(membership: Membership) -> Membership:

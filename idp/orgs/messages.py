@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from idp.audit import EventTag, record_event
 from idp.errors import ChangeRejected, Conflict
 from idp.mail import orgs as mail
-from idp.orgs.admin_requests import active_admins
+from idp.orgs.service import active_admins
 from idp.store import Membership, MembershipStatus, User, db
 
 MAX_SUBJECT_LENGTH = 150

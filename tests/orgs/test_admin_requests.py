@@ -273,3 +273,34 @@ def test_a_consent_read_before_another_commit_is_refused(member, admin, web, sec
     db.session.expire_all()
     assert len(events("admin.request_consented")) == 1
     assert events("admin.request_rejected") == []
+
+
+# -- deleted accounts ---------------------------------------------------------------------
+def test_a_deleted_admin_is_not_asked_for_consent(member, admin, mailbox):
+    admin.status = "deleted"
+    db.session.commit()
+    request = admin_requests.request_admin(member, reason=None)
+    db.session.commit()
+    outbox.deliver_due()
+    assert request.status == "pending" and mailbox.messages == []
+
+
+def test_requests_of_a_deleted_account_are_neither_listed_nor_decided(member, admin, user):
+    """Erasure takes open requests along; a request left over is skipped anyway."""
+    request = admin_requests.request_admin(member, reason=None)
+    db.session.commit()
+    account = member.customer_account
+    user.status = "deleted"
+    db.session.commit()
+    assert admin_requests.awaiting_consent(account, admin) == []
+    with pytest.raises(NotFound):
+        admin_requests.consent(request.id, account, actor=admin)
+    user.status = "active"
+    admin_requests.consent(request.id, account, actor=admin)
+    user.status = "deleted"
+    db.session.commit()
+    assert admin_requests.pending_requests() == []
+    for decide in (admin_requests.approve, admin_requests.reject):
+        with pytest.raises(NotFound):
+            decide(request.id, operator="cli")
+    assert request.status == "pending" and member.role == "employee"

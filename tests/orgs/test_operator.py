@@ -253,6 +253,21 @@ def test_cli_lists_and_rejects(idp_cli, member, user, mailbox):
     assert "no admin request 4242" in idp_cli("admin-requests", "approve", "4242", ok=False)
 
 
+def test_requests_of_deleted_accounts_are_left_out(idp_cli, ops, member, user):
+    """Erasure withdraws open requests; one left over neither shows nor breaks a page."""
+    request = open_request(member)
+    user.status = "deleted"
+    db.session.commit()
+    assert idp_cli("admin-requests", "list") == ""
+    page = ops.get("/operator/")
+    assert page.status_code == 200 and f'id="admin-request-{request.id}"' not in text(page)
+    response = ops.post(
+        f"/operator/admin-requests/{request.id}",
+        data={"csrf_token": csrf_token(ops.get("/account/")), "decision": "approve"},
+    )
+    assert response.status_code == 404 and reload(member).role == "employee"
+
+
 def test_request_approved_by_cli_shows_as_admin_role_at_the_next_token(
     idp_cli, client, user, member, portal, mailbox
 ):
