@@ -82,6 +82,12 @@ def describe(tag: str, details: Mapping[str, Any], client_id: str | None = None)
         return str(details.get("name") or details["type"])
     if tag == T.MEMBERSHIP_CREATED and details.get("via") == "legacy_account":
         return _("über ein verknüpftes Servicewelt-Konto")
+    if tag == T.MEMBERSHIP_CREATED and details.get("via") == "customer_number":
+        return _("über die Kundennummer")
+    if tag == T.INVITATION_ACCEPTED:
+        return _("Einladung angenommen")
+    if tag == T.USER_CREATED:
+        return _("Konto erstellt")
     return ""
 
 
