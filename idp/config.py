@@ -46,7 +46,7 @@ class BrandingConfig:
     primary_color: str = "#00815d"
     support_url: str = ""
     portal_url: str = ""
-    portal_name: str = "Kundenportal"
+    portal_name: str = ""  # empty: "Kundenportal", translated
     portal_users_url: str = ""
 
 
