@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, text
 from idp import create_app, database_url
 from idp.config import load_config
 from idp.store import db
+from tests.support.live import LiveServer, serve
 from tests.support.mail import Mailbox, SmtpSink
 from tests.support.oidc import RelyingParty
 
@@ -99,6 +101,24 @@ def app(
         db.session.remove()
         _empty_tables()
         db.engine.dispose()
+
+
+@contextmanager
+def live_provider(database: str, data_dir: Path) -> Iterator[LiveServer]:
+    """The provider as a real server on a free port, its issuer the URL it
+    answers at; the tables are emptied when it stops."""
+
+    def build(url: str) -> Flask:
+        return create_app(make_config(database, data_dir, server={"issuer": url}))
+
+    with serve(build) as live:
+        try:
+            yield live
+        finally:
+            with live.app.app_context():
+                db.session.remove()
+                _empty_tables()
+                db.engine.dispose()
 
 
 def _empty_tables() -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
-from idp import create_app
 from idp.store import db
-from tests.conftest import _empty_tables, make_config
-from tests.support.live import Callback, LiveServer, callback_server, serve
+from tests.conftest import live_provider
+from tests.support.live import Callback, LiveServer, callback_server
 from tests.support.oidc import RelyingParty
 
 CHROMIUM = "/usr/bin/chromium"
@@ -94,17 +92,8 @@ def rp_callback() -> Iterator[Callback]:
 def live_server(database: str, tmp_path: Path) -> Iterator[LiveServer]:
     """The provider on a free port; its issuer is the URL the browser uses."""
 
-    def build(url: str) -> Any:
-        return create_app(make_config(database, tmp_path, server={"issuer": url}))
-
-    with serve(build) as live:
-        try:
-            yield live
-        finally:
-            with live.app.app_context():
-                db.session.remove()
-                _empty_tables()
-                db.engine.dispose()
+    with live_provider(database, tmp_path) as live:
+        yield live
 
 
 @pytest.fixture

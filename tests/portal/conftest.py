@@ -15,11 +15,11 @@ import pytest
 import requests
 
 from clients.portal import create_portal
-from idp import accounts, create_app
+from idp import accounts
 from idp.oidc import clients
 from idp.orgs import service
 from idp.store import Membership, User, db
-from tests.conftest import _empty_tables, make_config
+from tests.conftest import live_provider
 from tests.support.live import LiveServer, serve
 
 CLIENT_ID = "portal"
@@ -42,17 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def provider(database: str, tmp_path: Path, mailbox: Any) -> Iterator[LiveServer]:
-    def build(url: str) -> Any:
-        return create_app(make_config(database, tmp_path, server={"issuer": url}))
-
-    with serve(build) as live:
-        try:
-            yield live
-        finally:
-            with live.app.app_context():
-                db.session.remove()
-                _empty_tables()
-                db.engine.dispose()
+    with live_provider(database, tmp_path) as live:
+        yield live
 
 
 @pytest.fixture
