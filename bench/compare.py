@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--scenarios",
-        default=",".join(run_idp.SCENARIOS),
+        default=",".join(run_idp.DEFAULT_SCENARIOS),
         help=f"comma list of: {', '.join(run_idp.SCENARIOS)}",
     )
     p.add_argument("--workers", type=int, default=2, help="our gunicorn workers (default 2)")

@@ -246,7 +246,7 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--scenarios",
-        default=",".join(run_idp.SCENARIOS),
+        default=",".join(run_idp.DEFAULT_SCENARIOS),
         help=f"comma list of: {', '.join(run_idp.SCENARIOS)}",
     )
     p.add_argument("-n", "--requests", type=int, default=500, help="ops per scenario (500)")
@@ -286,7 +286,9 @@ def main(argv=None) -> int:
     env["IDP_CONFIG"] = str(config_path)
     password = secrets.token_urlsafe(18)
     try:
-        client_secret = run_idp.provision(idp, env, password)
+        client_secret = run_idp.provision(
+            idp, env, password, admin_dir=data_dir if "admin_users" in wanted else None
+        )
         if args.sqlite_wal:
             run_idp.enable_wal(data_dir / "idp.sqlite3")
         # Build the app exactly as `idp serve` does, with the same config.
@@ -318,6 +320,15 @@ def main(argv=None) -> int:
             ),
             "userinfo": lambda: load.userinfo(
                 disco["userinfo_endpoint"], [seeds[0]["access_token"]]
+            ),
+            "admin_users": lambda: run_idp.admin_users(
+                "/api/v1",
+                run_idp.ADMIN_CUSTOMER,
+                [
+                    run_idp.code_flow_login(
+                        disco, client_secret, password, scope=run_idp.ADMIN_LOGIN_SCOPE
+                    )(conn)["access_token"]
+                ],
             ),
             "login": lambda: flow,
         }

@@ -40,11 +40,31 @@ sys.path.insert(0, str(HERE))
 
 import load  # noqa: E402  (bench/load.py, found via the path above)
 
-SCENARIOS = ("discovery", "jwks", "client_credentials", "refresh", "userinfo", "login")
+# Every scenario run_idp knows; DEFAULT_SCENARIOS run without --scenarios.
+SCENARIOS = (
+    "discovery",
+    "jwks",
+    "client_credentials",
+    "refresh",
+    "userinfo",
+    "admin_users",
+    "login",
+)
+DEFAULT_SCENARIOS = SCENARIOS
 CLIENT_ID = "bench"
 REDIRECT_URI = "http://127.0.0.1:9/cb"  # never contacted: the flow stops at it
 USER_EMAIL = "bench@example.com"
 LOGIN_SCOPE = "openid email"
+
+# admin_users: the administration API (GET /api/v1/customers/{cn}/users) on a
+# customer account with ADMIN_MEMBERS members plus the bench user as its admin.
+ADMIN_SCOPE = "customer_admin"
+ADMIN_LOGIN_SCOPE = f"openid email {ADMIN_SCOPE}"
+ADMIN_CUSTOMER = "100000001"
+ADMIN_MEMBERS = 200
+ADMIN_PER_PAGE = 25
+# ASCII only (SQLite's lower() folds ASCII only); they match 10, 20, 10, 200 members
+ADMIN_SEARCHES = ("schmidt", "anna", "member012", "bench.example")
 
 # Server CPU ms per operation we aim for (one "op" = one scenario call; the
 # login op is the whole code flow, argon2id alone is ~24 ms of it).
@@ -54,6 +74,7 @@ TARGETS_MS = {
     "client_credentials": 2.0,
     "refresh": 2.0,
     "userinfo": 1.0,
+    "admin_users": 5.0,  # ~5 userinfo-sized steps; see bench/README.md
     "login": 35.0,
 }
 
@@ -134,8 +155,8 @@ def run_cli(idp: str, env: dict, *args: str, timeout: float = 120.0) -> str:
     return proc.stdout
 
 
-def _client_secret(out: str) -> str:
-    """client_secret from `idp clients add` output (JSON, maybe among log lines)."""
+def _json_with(out: str, key: str, what: str) -> dict:
+    """The first JSON object with ``key`` in a CLI's output (maybe among log lines)."""
     decoder = json.JSONDecoder()
     for i, ch in enumerate(out):
         if ch == "{" and (i == 0 or out[i - 1] == "\n"):
@@ -143,9 +164,9 @@ def _client_secret(out: str) -> str:
                 obj, _ = decoder.raw_decode(out, i)
             except ValueError:
                 continue
-            if isinstance(obj, dict) and obj.get("client_secret"):
-                return obj["client_secret"]
-    raise SystemExit(f"no client_secret in `idp clients add` output:\n{out[:2000]}")
+            if isinstance(obj, dict) and obj.get(key):
+                return obj
+    raise SystemExit(f"no {key} in `{what}` output:\n{out[:2000]}")
 
 
 def code_version(env: dict) -> str:
@@ -187,8 +208,9 @@ def code_version(env: dict) -> str:
     return f"{root} @ {rev.stdout.strip()}{' + uncommitted changes' if dirty else ''}"
 
 
-def provision(idp: str, env: dict, password: str) -> str:
-    """db upgrade, bench client, bench user. Returns the client secret."""
+def provision(idp: str, env: dict, password: str, *, admin_dir: Path | None = None) -> str:
+    """db upgrade, bench client, bench user. Returns the client secret.
+    With ``admin_dir`` (the data dir) also provision_admin, for admin_users."""
     run_cli(idp, env, "db", "upgrade")
     out = run_cli(
         idp,
@@ -209,7 +231,7 @@ def provision(idp: str, env: dict, password: str) -> str:
         "client_credentials",
         "--first-party",
     )
-    secret = _client_secret(out)
+    client = _json_with(out, "client_secret", "idp clients add")
     run_cli(
         idp,
         env,
@@ -224,7 +246,147 @@ def provision(idp: str, env: dict, password: str) -> str:
         "--family-name",
         "User",
     )
-    return secret
+    if admin_dir is not None:
+        started = time.monotonic()
+        provision_admin(idp, env, admin_dir, client["scope"])
+        print(
+            f"admin_users: customer account {ADMIN_CUSTOMER} with {ADMIN_MEMBERS + 1} "
+            f"members seeded in {time.monotonic() - started:.1f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return client["client_secret"]
+
+
+# Seeds the members of the admin_users customer account (there is no CLI for
+# memberships): run by provision_admin with this interpreter and the bench's
+# IDP_CONFIG. Members join through the product's service (audit events as in
+# production); the admin is made last, so no "pending member" mails are sent.
+# Members have no password (they never sign in here).
+_SEED_MEMBERS = """
+import json, sys
+from idp import accounts, create_app
+from idp.orgs import service
+from idp.orgs.permissions import CODES
+from idp.store import MembershipRole, MembershipStatus, User, db
+
+number, admin_email, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+given = ["Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Jonas", "Lena", "Paul"]
+family = ["Becker", "Fischer", "Hoffmann", "Klein", "Koch", "Meyer", "Neumann", "Richter",
+          "Schmidt", "Schneider", "Schulz", "Schwarz", "Wagner", "Weber", "Wolf", "Zimmermann",
+          "Braun", "Hartmann", "Lange", "Werner"]
+codes = sorted(CODES)
+app = create_app()
+with app.app_context():
+    try:
+        if service.find_customer(number) is None:
+            sys.exit(f"customer account {number} missing")
+        for i in range(count):
+            user = User(
+                email=f"member{i:04d}@bench.example",
+                email_verified=True,
+                given_name=given[i % len(given)],
+                family_name=family[(i // len(given)) % len(family)],
+            )
+            db.session.add(user)
+            db.session.flush()
+            membership = service.join_by_customer_number(user, number)
+            membership.permissions = codes[: i % (len(codes) + 1)]
+            if i % 10 == 9:
+                membership.status = MembershipStatus.LOCKED
+        admin = accounts.find_by_email(admin_email)
+        if admin is None:
+            sys.exit(f"no user {admin_email}")
+        membership = service.join_by_customer_number(admin, number)
+        membership.role = MembershipRole.ADMIN
+        membership.status = MembershipStatus.ACTIVE
+        membership.permissions = codes
+        db.session.commit()
+    finally:
+        db.session.remove()
+        db.engine.dispose()
+print(json.dumps({"customer_number": number, "members": count + 1}))
+"""
+
+
+def provision_admin(
+    idp: str, env: dict, data_dir: Path, client_scope: str, timeout: float = 120.0
+) -> None:
+    """For admin_users: one customer account (`idp customers import`), its
+    ADMIN_MEMBERS members and the bench user as its active administrator (the
+    _SEED_MEMBERS snippet), and the scope customer_admin for the bench client
+    (`idp clients update --scope`: ``client_scope``, its scopes now, plus that)."""
+    csv_path = data_dir / "customers.csv"
+    csv_path.write_text(
+        f"customer_number,name,country,product_line\n{ADMIN_CUSTOMER},Bench Kunde GmbH,DE,sage50\n",
+        encoding="utf-8",
+    )
+    run_cli(idp, env, "customers", "import", str(csv_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", _SEED_MEMBERS, ADMIN_CUSTOMER, USER_EMAIL, str(ADMIN_MEMBERS)],
+        env=env,
+        cwd="/",  # not the caller's cwd: `-c` puts it first on sys.path
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"seeding the members failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    scopes = client_scope.split()
+    if ADMIN_SCOPE not in scopes:
+        run_cli(
+            idp, env, "clients", "update", CLIENT_ID, "--scope", " ".join([*scopes, ADMIN_SCOPE])
+        )
+
+
+def admin_users(api_base: str, customer_number: str, access_tokens: list[str]):
+    """make_request for the administration API's user list: worker i uses
+    access_tokens[i % n] and alternates a plain page (pages 1..n cycling) and
+    a search (ADMIN_SEARCHES cycling), per_page ADMIN_PER_PAGE. Expects 200,
+    JSON, a full page resp. at least one hit."""
+    if not access_tokens:
+        raise ValueError("admin_users: need at least one access token")
+    path = f"{api_base}/customers/{customer_number}/users"
+    headers = [
+        {"Authorization": f"Bearer {t}", "Accept": "application/json"} for t in access_tokens
+    ]
+    full_pages = max(1, ADMIN_MEMBERS // ADMIN_PER_PAGE)
+    counters: dict[int, int] = {}  # per worker: each worker thread only touches its own key
+
+    def op(conn):
+        worker = load.worker_index()
+        n = counters.get(worker, 0)
+        counters[worker] = n + 1
+        query = {"per_page": ADMIN_PER_PAGE}
+        if n % 2:
+            query["search"] = ADMIN_SEARCHES[(n // 2) % len(ADMIN_SEARCHES)]
+        else:
+            query["page"] = 1 + (n // 2) % full_pages
+        resp = load.expect(
+            load.call(
+                conn,
+                "GET",
+                f"{path}?{urllib.parse.urlencode(query)}",
+                headers=headers[worker % len(headers)],
+            ),
+            200,
+            what="admin users",
+        )
+        if not (resp.header("Content-Type") or "").startswith("application/json"):
+            raise load.HTTPStatusError(resp, "admin users: not JSON")
+        doc = resp.json()
+        items = doc.get("items")
+        if not isinstance(items, list) or not isinstance(doc.get("total"), int):
+            raise load.HTTPStatusError(resp, "admin users: no items/total")
+        if "search" in query:
+            if not items:
+                raise load.HTTPStatusError(resp, f"admin users: no hit for {query['search']!r}")
+        elif len(items) != ADMIN_PER_PAGE:
+            raise load.HTTPStatusError(resp, f"admin users: page with {len(items)} items")
+
+    return op
 
 
 # --------------------------------------------------------------------------
@@ -456,7 +618,9 @@ def format_targets(results: list[dict]) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--scenarios", default=",".join(SCENARIOS), help=f"comma list of: {', '.join(SCENARIOS)}"
+        "--scenarios",
+        default=",".join(DEFAULT_SCENARIOS),
+        help=f"comma list of: {', '.join(SCENARIOS)} (default: {', '.join(DEFAULT_SCENARIOS)})",
     )
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
@@ -543,7 +707,9 @@ def run(args, around=None) -> tuple[list[dict], dict]:
     if note:
         print(note, file=sys.stderr, flush=True)
     try:
-        client_secret = provision(idp, env, password)
+        client_secret = provision(
+            idp, env, password, admin_dir=data_dir if "admin_users" in wanted else None
+        )
         if getattr(args, "sqlite_wal", False):
             enable_wal(data_dir / "idp.sqlite3")
         proc = start_server(idp, env, port, args.workers, log_path, gunicorn_options=extra_gunicorn)
@@ -554,6 +720,7 @@ def run(args, around=None) -> tuple[list[dict], dict]:
         )
         disco = load.fetch_discovery(base_url, timeout=args.timeout)
         flow = code_flow_login(disco, client_secret, password)
+        admin_flow = code_flow_login(disco, client_secret, password, scope=ADMIN_LOGIN_SCOPE)
         seeds: list[dict] = []
         if {"refresh", "userinfo"} & set(wanted):
             # One full login per load worker: its refresh token starts that
@@ -576,6 +743,15 @@ def run(args, around=None) -> tuple[list[dict], dict]:
             ),
             "userinfo": lambda: load.userinfo(
                 disco["userinfo_endpoint"], [t["access_token"] for t in seeds]
+            ),
+            # Its tokens are minted right before it (access tokens live 10 min).
+            "admin_users": lambda: admin_users(
+                "/api/v1",
+                ADMIN_CUSTOMER,
+                [
+                    t["access_token"]
+                    for t in seed_tokens(port, admin_flow, args.concurrency, args.timeout)
+                ],
             ),
             "login": lambda: flow,
         }
