@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, cast, delete, false, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 from sqlalchemy.sql import ColumnElement
 
 from idp.audit import EventTag, record_event
@@ -115,7 +115,8 @@ def list_members(
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = db.session.scalars(
-        query.order_by(
+        query.options(contains_eager(Membership.user))  # the users come with the page
+        .order_by(
             func.lower(func.coalesce(User.family_name, "")),
             func.lower(func.coalesce(User.given_name, "")),
             User.email,
@@ -144,9 +145,7 @@ def find_member(account: CustomerAccount, sub: str) -> Membership:
 
 
 def user_of(membership: Membership) -> User:
-    user = db.session.get(User, membership.user_id)
-    assert user is not None  # memberships cascade with their user
-    return user
+    return membership.user
 
 
 # -- changes -----------------------------------------------------------------------

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.store.base import UTCDateTime, db, utcnow
+
+if TYPE_CHECKING:
+    from idp.store.users import User
 
 
 class Country(enum.StrEnum):
@@ -80,6 +84,7 @@ class Membership(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     customer_account: Mapped[CustomerAccount] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
 
 class LegacyAccount(db.Model):  # type: ignore[name-defined]
