@@ -13,7 +13,8 @@ from flask import Response, current_app, jsonify
 from flask_babel import gettext as _
 
 from idp.errors import Forbidden
-from idp.orgs import members
+from idp.orgs import admin_requests as requests_service
+from idp.orgs import invitations, members
 from idp.orgs.api_core import OPERATIONS, Call, bp, operation
 from idp.orgs.api_schema import (
     AdminRequestList,
@@ -243,8 +244,6 @@ def changelog(call: Call) -> LogPage:
     errors=(409,),
 )
 def invite(call: Call) -> InvitationOut:
-    from idp.orgs import invitations
-
     b: InvitationBody = call.body
     invitation = invitations.create_invitation(
         call.account,
@@ -267,14 +266,12 @@ def invite(call: Call) -> InvitationOut:
     response=AdminRequestList,
 )
 def admin_requests(call: Call) -> AdminRequestList:
-    from idp.orgs import admin_requests as service
-
     return AdminRequestList(
         [
             AdminRequestOut(
                 id=r.id, user=user_out(r.membership), created_at=r.created_at, reason=r.reason
             )
-            for r in service.awaiting_consent(call.account, call.user)
+            for r in requests_service.awaiting_consent(call.account, call.user)
         ]
     )
 
@@ -290,9 +287,7 @@ def admin_requests(call: Call) -> AdminRequestList:
     errors=(409,),
 )
 def consent(call: Call) -> None:
-    from idp.orgs import admin_requests as service
-
-    service.consent(call.path["request_id"], call.account, actor=call.user)
+    requests_service.consent(call.path["request_id"], call.account, actor=call.user)
     db.session.commit()
 
 
@@ -307,7 +302,5 @@ def consent(call: Call) -> None:
     errors=(409,),
 )
 def decline(call: Call) -> None:
-    from idp.orgs import admin_requests as service
-
-    service.decline_consent(call.path["request_id"], call.account, actor=call.user)
+    requests_service.decline_consent(call.path["request_id"], call.account, actor=call.user)
     db.session.commit()

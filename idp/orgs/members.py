@@ -22,9 +22,11 @@ from sqlalchemy.sql import ColumnElement
 
 from idp.audit import EventTag, record_event
 from idp.errors import Conflict, Forbidden, InvalidPermissions, NotFound
+from idp.oidc.backchannel import sign_out_everywhere
 from idp.orgs.changelog import CATEGORIES, describe, label_of
 from idp.orgs.permissions import CATALOGUE, CODES
 from idp.orgs.service import active_admin_memberships, find_customer, membership_in
+from idp.profile import erase_account
 from idp.store import (
     AdminRequest,
     AuditEvent,
@@ -194,7 +196,7 @@ def lock(membership: Membership, *, actor: User) -> None:
         )
     membership.status = MembershipStatus.LOCKED
     _record(EventTag.MEMBERSHIP_LOCKED, membership, actor)
-    _sign_out_everywhere(user_of(membership))
+    sign_out_everywhere(user_of(membership))
 
 
 def unlock(membership: Membership, *, actor: User) -> None:
@@ -221,10 +223,8 @@ def remove(membership: Membership, *, actor: User) -> None:
         select(func.count()).select_from(Membership).where(Membership.user_id == user.id)
     )
     if others or user.is_operator:
-        _sign_out_everywhere(user)
+        sign_out_everywhere(user)
         return
-    from idp.profile import erase_account
-
     erase_account(user, actor=actor)
 
 
@@ -266,12 +266,6 @@ def _record(tag: EventTag, membership: Membership, actor: User, **details: Any) 
         **details,
     )
     db.session.flush()
-
-
-def _sign_out_everywhere(user: User) -> None:
-    from idp.oidc.backchannel import sign_out_everywhere
-
-    sign_out_everywhere(user)
 
 
 # -- change log --------------------------------------------------------------------
